@@ -1,0 +1,59 @@
+# Two entry points for a new machine: `make demo` and `make test` (see README.md).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+UV_VERSION := 0.13.9
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+TEST_ARGS ?=
+
+.PHONY: demo test lint format bench lock record clean system-deps
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+
+$(UV): $(BIN)/python
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+
+# Runtime + emulator only: what a user of the library needs for the demo.
+$(VENV)/.runtime: $(UV) requirements.lock pyproject.toml
+	$(UV) pip sync --quiet --python $(BIN)/python requirements.lock
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@
+
+# Everything the suite needs (litellm, langchain-tests, linters).
+$(VENV)/.dev: $(UV) requirements-dev.lock pyproject.toml
+	$(UV) pip sync --quiet --python $(BIN)/python requirements-dev.lock
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	rm -f $(VENV)/.runtime
+	touch $@
+
+demo: $(VENV)/.runtime
+	$(BIN)/python -m langchain_openrouter_fallback._demo
+
+system-deps:
+	@command -v redis-server >/dev/null 2>&1 || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: $(VENV)/.dev system-deps lint
+	$(BIN)/python -m pytest $(TEST_ARGS)
+
+format: $(VENV)/.dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(VENV)/.dev
+	$(BIN)/python -m benchmarks
+
+# Re-resolve the pinned locks after editing pyproject.toml.
+lock: $(UV)
+	$(UV) pip compile --quiet pyproject.toml --python-version 3.11 --extra emulator -o requirements.lock
+	$(UV) pip compile --quiet pyproject.toml --python-version 3.11 --extra dev -o requirements-dev.lock
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

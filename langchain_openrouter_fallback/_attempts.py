@@ -1,0 +1,62 @@
+"""The record of one attempt: what was tried, how it ended, how long it took."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["Attempt", "Outcome", "describe_attempts"]
+
+Outcome = Literal["ok", "error", "skipped", "cancelled"]
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One try of one link (client mode) or one payload group (server mode)."""
+
+    label: str
+    model: str
+    outcome: Outcome = "ok"
+    error_kind: str | None = None
+    status_code: int | None = None
+    elapsed_ms: float = 0.0
+    first_token_ms: float | None = None
+    error: str | None = None
+    """Short reason, e.g. the upstream message or ``circuit open``."""
+    served_model: str | None = None
+    """The model OpenRouter reported as serving (often a versioned slug)."""
+    provider: str | None = None
+    """The upstream provider that served, e.g. ``"Amazon Bedrock"``."""
+    cost: float | None = None
+    retry: int = 0
+    """0 for the first try of a link, 1.. for its retries."""
+    models: list[str] = field(default_factory=list)
+    """Server mode: the ``models`` list sent in this request."""
+    notes: list[str] = field(default_factory=list)
+    """Things worth knowing that did not fail the attempt (e.g. a skipped malformed event)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; empty optional lists are dropped."""
+        data = asdict(self)
+        for key in ("models", "notes"):
+            if not data[key]:
+                del data[key]
+        return data
+
+    def describe(self) -> str:
+        """One line for logs and exception messages."""
+        text = f"{self.label} ({self.model}): {self.outcome}"
+        if self.error_kind:
+            text += f" [{self.error_kind}"
+            text += f" {self.status_code}]" if self.status_code else "]"
+        if self.error:
+            text += f" {self.error}"
+        return f"{text} after {self.elapsed_ms:.0f} ms"
+
+
+def describe_attempts(attempts: Sequence[Attempt]) -> str:
+    """A numbered, multi-line listing of attempts."""
+    return "\n".join(f"  {i}. {a.describe()}" for i, a in enumerate(attempts, 1))

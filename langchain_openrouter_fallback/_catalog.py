@@ -1,0 +1,178 @@
+"""Model capabilities from OpenRouter's ``/api/v1/models``.
+
+The package ships a real snapshot (``data/models-snapshot.json``). ``openrouter-fallback
+catalog refresh`` writes a newer one to the user cache, which then takes precedence;
+``OPENROUTER_FALLBACK_CATALOG`` points at any other file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Catalog", "ModelInfo", "default_cache_path", "load_catalog"]
+
+CATALOG_ENV = "OPENROUTER_FALLBACK_CATALOG"
+_VARIANT_SEP = ":"
+
+
+def default_cache_path() -> Path:
+    """Where ``catalog refresh`` writes by default (XDG cache dir)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "langchain-openrouter-fallback" / "models.json"
+
+
+def _price(pricing: dict[str, Any], key: str) -> float | None:
+    raw = pricing.get(key)
+    try:
+        return float(raw) if raw is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """What the catalog knows about one model id."""
+
+    id: str
+    name: str
+    context_length: int | None
+    max_completion_tokens: int | None
+    input_modalities: frozenset[str]
+    supported_parameters: frozenset[str]
+    prompt_price: float | None
+    """USD per prompt token (``-1`` for routers such as ``openrouter/auto``)."""
+    completion_price: float | None
+    """USD per completion token."""
+    canonical_slug: str | None = None
+    is_moderated: bool = False
+
+    @property
+    def supports_tools(self) -> bool:
+        """Whether the model accepts ``tools``."""
+        return "tools" in self.supported_parameters
+
+    @property
+    def supports_json_schema(self) -> bool:
+        """Whether ``response_format: json_schema`` (structured outputs) is supported."""
+        return "structured_outputs" in self.supported_parameters
+
+    @property
+    def supports_json_mode(self) -> bool:
+        """Whether ``response_format`` (JSON mode) is accepted."""
+        return "response_format" in self.supported_parameters or self.supports_json_schema
+
+    @property
+    def supports_vision(self) -> bool:
+        """Whether images are accepted as input."""
+        return "image" in self.input_modalities
+
+    @property
+    def supports_reasoning(self) -> bool:
+        """Whether the ``reasoning`` parameter is accepted."""
+        return "reasoning" in self.supported_parameters
+
+    @property
+    def is_free(self) -> bool:
+        """Whether both prompt and completion are free."""
+        return self.prompt_price == 0 and self.completion_price == 0
+
+    def capabilities(self) -> frozenset[str]:
+        """Capability names as used by a chain's ``requires``."""
+        flags = {
+            "tools": self.supports_tools,
+            "json_schema": self.supports_json_schema,
+            "json_mode": self.supports_json_mode,
+            "vision": self.supports_vision,
+            "reasoning": self.supports_reasoning,
+        }
+        return frozenset(name for name, ok in flags.items() if ok)
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float | None:
+        """USD cost of a call, from catalog prices (``None`` when unpriced)."""
+        if self.prompt_price is None or self.completion_price is None:
+            return None
+        if self.prompt_price < 0 or self.completion_price < 0:
+            return None
+        return prompt_tokens * self.prompt_price + completion_tokens * self.completion_price
+
+    @classmethod
+    def from_api(cls, raw: dict[str, Any]) -> ModelInfo:
+        """Build from one item of ``/models``' ``data``."""
+        arch = raw.get("architecture") or {}
+        top = raw.get("top_provider") or {}
+        pricing = raw.get("pricing") or {}
+        return cls(
+            id=str(raw["id"]),
+            name=str(raw.get("name") or raw["id"]),
+            context_length=raw.get("context_length") or top.get("context_length"),
+            max_completion_tokens=top.get("max_completion_tokens"),
+            input_modalities=frozenset(arch.get("input_modalities") or ["text"]),
+            supported_parameters=frozenset(raw.get("supported_parameters") or []),
+            prompt_price=_price(pricing, "prompt"),
+            completion_price=_price(pricing, "completion"),
+            canonical_slug=raw.get("canonical_slug"),
+            is_moderated=bool(top.get("is_moderated")),
+        )
+
+
+class Catalog:
+    """A set of :class:`ModelInfo` keyed by model id, plus the raw ``/models`` items."""
+
+    def __init__(self, raw_models: list[dict[str, Any]], *, source: str = "<memory>") -> None:
+        """Wrap the ``data`` list of a ``/models`` response."""
+        self.source = source
+        self._raw = raw_models
+        self._models = {m.id: m for m in map(ModelInfo.from_api, raw_models)}
+
+    def __repr__(self) -> str:
+        return f"Catalog(models={len(self._models)}, source={self.source!r})"
+
+    def __contains__(self, model_id: object) -> bool:
+        return isinstance(model_id, str) and self.get(model_id) is not None
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+    @property
+    def raw_models(self) -> list[dict[str, Any]]:
+        """The ``/models`` items as OpenRouter returned them."""
+        return self._raw
+
+    def get(self, model_id: str) -> ModelInfo | None:
+        """Look a model up; a variant (``:nitro``) falls back to its base id."""
+        found = self._models.get(model_id)
+        if found is None and _VARIANT_SEP in model_id:
+            found = self._models.get(model_id.split(_VARIANT_SEP, 1)[0])
+        return found
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Catalog:
+        """Load a saved ``/models`` response."""
+        text = Path(path).read_text(encoding="utf-8")
+        return cls(json.loads(text)["data"], source=str(path))
+
+    @classmethod
+    def bundled(cls) -> Catalog:
+        """The snapshot shipped with the package."""
+        ref = resources.files("langchain_openrouter_fallback") / "data" / "models-snapshot.json"
+        return cls(json.loads(ref.read_text(encoding="utf-8"))["data"], source="bundled snapshot")
+
+
+@cache
+def _load(path: str | None) -> Catalog:
+    return Catalog.from_file(path) if path else Catalog.bundled()
+
+
+def load_catalog() -> Catalog:
+    """The catalog in effect: env override, then the user cache, then the bundled snapshot."""
+    override = os.environ.get(CATALOG_ENV)
+    if override:
+        return _load(override)
+    cached = default_cache_path()
+    return _load(str(cached) if cached.is_file() else None)

@@ -1,0 +1,320 @@
+"""The fallback chain: one validated definition users write once.
+
+A chain document (YAML, TOML, JSON, or a dict in Python)::
+
+    name: default
+    mode: client            # or server (OpenRouter's own `models` fallback)
+    deadline: 60            # seconds for the whole chain
+    params: {temperature: 0}
+    models:
+      - model: anthropic/claude-sonnet-4.5
+        label: primary
+        timeout: 30
+        provider: {order: [anthropic, amazon-bedrock], allow_fallbacks: true}
+      - openai/gpt-4o-mini  # shorthand: label defaults to the model id
+
+One file may hold several chains under ``chains:`` (a mapping name -> chain).
+Request parameter precedence: call arguments > link ``params`` > chain ``params``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from langchain_openrouter_fallback._catalog import load_catalog
+from langchain_openrouter_fallback._errors import ErrorKind
+from langchain_openrouter_fallback._payload import server_payloads
+from langchain_openrouter_fallback._provider import ProviderPreferences
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    from langchain_openrouter_fallback._catalog import Catalog
+
+__all__ = [
+    "CAPABILITIES",
+    "BreakerPolicy",
+    "FallbackChain",
+    "HedgePolicy",
+    "Link",
+    "Requirements",
+    "RetryPolicy",
+]
+
+_MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*(:[a-z]+)?$")
+VARIANTS = frozenset({"free", "nitro", "floor", "thinking", "extended", "exacto", "online"})
+CAPABILITIES = frozenset({"tools", "vision", "json_schema", "json_mode", "reasoning"})
+
+DEFAULT_BREAKER_COOLDOWN = 30.0
+DEFAULT_BREAKER_FAILURES = 3
+
+
+def _check_model_id(value: str) -> str:
+    if not _MODEL_ID.match(value):
+        msg = f"{value!r} is not an OpenRouter model id (expected vendor/name[:variant])"
+        raise ValueError(msg)
+    variant = value.partition(":")[2]
+    if variant and variant not in VARIANTS:
+        msg = f"unknown variant ':{variant}' (known: {', '.join(sorted(VARIANTS))})"
+        raise ValueError(msg)
+    return value
+
+
+ModelId = Annotated[str, AfterValidator(_check_model_id)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RetryPolicy(_Strict):
+    """Retries of one link before moving to the next.
+
+    The default retries a rate-limited link once when its ``Retry-After`` fits the
+    remaining budget; every other failure moves on at once.
+    """
+
+    max_retries: Annotated[int, Field(ge=0, le=10)] = 1
+    on: frozenset[ErrorKind] = frozenset({ErrorKind.RATE_LIMIT})
+    backoff: NonNegativeFloat = 0.25
+    """First wait in seconds when the upstream names none; doubles per retry."""
+    max_wait: NonNegativeFloat = 10.0
+    """Never wait longer than this for one retry (a longer ``Retry-After`` moves on)."""
+    jitter: Annotated[float, Field(ge=0, le=1)] = 0.1
+    """Fraction of each wait randomised, so clients don't retry in lockstep."""
+
+
+class BreakerPolicy(_Strict):
+    """Per-link circuit breaker: skip a link that keeps failing, probe it after a cooldown."""
+
+    enabled: bool = True
+    failures: PositiveInt = DEFAULT_BREAKER_FAILURES
+    """Consecutive fallback-worthy failures that open the circuit."""
+    cooldown: Annotated[float, Field(gt=0, le=3600)] = DEFAULT_BREAKER_COOLDOWN
+    """Seconds the circuit stays open before one half-open probe."""
+
+
+class HedgePolicy(_Strict):
+    """Start the next link in parallel when the current one is slow to produce a token."""
+
+    after: PositiveFloat
+    """Seconds without a first token before the hedge starts."""
+    max_parallel: Annotated[int, Field(ge=2, le=5)] = 2
+
+
+class Requirements(_Strict):
+    """What every link of a chain must support (checked against the catalog)."""
+
+    capabilities: frozenset[str] = frozenset()
+    min_context: PositiveInt | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_list(cls, data: Any) -> Any:
+        """Accept the document form: ``[tools, vision, {min_context: 100000}]``."""
+        if not isinstance(data, list):
+            return data
+        caps: list[Any] = []
+        min_context: Any = None
+        for item in data:
+            if isinstance(item, dict) and set(item) == {"min_context"}:
+                min_context = item["min_context"]
+            else:
+                caps.append(item)
+        return {"capabilities": caps, "min_context": min_context}
+
+    @field_validator("capabilities")
+    @classmethod
+    def _known(cls, value: frozenset[str]) -> frozenset[str]:
+        unknown = value - CAPABILITIES
+        if unknown:
+            msg = f"unknown capability {sorted(unknown)} (known: {', '.join(sorted(CAPABILITIES))})"
+            raise ValueError(msg)
+        return value
+
+    def __bool__(self) -> bool:
+        return bool(self.capabilities) or self.min_context is not None
+
+
+class Link(_Strict):
+    """One model in a chain, with its own limits and routing."""
+
+    model: ModelId
+    label: str = ""
+    """Name used in attempt records and configs; defaults to the model id. Unique per chain."""
+    timeout: PositiveFloat | None = None
+    """Seconds for the whole attempt."""
+    first_token_timeout: PositiveFloat | None = None
+    """Streams: seconds until the first content token (keep-alives don't count)."""
+    stall_timeout: PositiveFloat | None = None
+    """Streams: longest silence between content chunks."""
+    provider: ProviderPreferences | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    retry: RetryPolicy | None = None
+    """Overrides the chain's retry policy for this link."""
+    breaker: BreakerPolicy | None = None
+    """Overrides the chain's breaker policy for this link."""
+    prefill: bool | None = None
+    """Whether this link continues an assistant prefill (``None``: decided by vendor)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, data: Any) -> Any:
+        return {"model": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _default_label(self) -> Link:
+        if not self.label:
+            object.__setattr__(self, "label", self.model)
+        return self
+
+    @field_validator("params")
+    @classmethod
+    def _no_routing_in_params(cls, value: dict[str, Any]) -> dict[str, Any]:
+        reserved = {"model", "models", "messages", "provider", "route"} & set(value)
+        if reserved:
+            msg = f"{sorted(reserved)} are set by the chain, not by params"
+            raise ValueError(msg)
+        return value
+
+
+def _requirement_problems(
+    links: Sequence[Link], requires: Requirements, catalog: Catalog
+) -> list[str]:
+    problems: list[str] = []
+    for link in links:
+        info = catalog.get(link.model)
+        if info is None:
+            continue
+        missing = sorted(requires.capabilities - info.capabilities())
+        if missing:
+            problems.append(f"{link.label} ({link.model}) lacks {', '.join(missing)}")
+        need = requires.min_context
+        if need and info.context_length and info.context_length < need:
+            problems.append(
+                f"{link.label} ({link.model}) has a {info.context_length}-token context, "
+                f"below min_context {need}"
+            )
+    return problems
+
+
+class FallbackChain(_Strict):
+    """An ordered list of links plus the policies that run them.
+
+    Build one with :meth:`from_file` (YAML / TOML / JSON) or :meth:`model_validate`.
+    """
+
+    name: str = Field(default="default", min_length=1)
+    mode: Literal["client", "server"] = "client"
+    base_url: str | None = None
+    """OpenRouter-compatible endpoint for this chain (chat model and LiteLLM config alike)."""
+    models: list[Link] = Field(min_length=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+    legacy_route: bool = False
+    """Also send the deprecated ``route: "fallback"`` in server-mode bodies."""
+    deadline: PositiveFloat | None = None
+    """Seconds for the whole chain; later attempts get what is left."""
+    requires: Requirements = Field(default_factory=Requirements)
+    fallback_on: frozenset[ErrorKind] | None = None
+    """Error kinds that move to the next link (default: every recoverable kind)."""
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    breaker: BreakerPolicy = Field(default_factory=BreakerPolicy)
+    hedge: HedgePolicy | None = None
+    stream_recovery: Literal["raise", "buffer", "continue"] = "raise"
+    shared_state: str | None = None
+    """``redis://...`` URL for breaker state shared across processes."""
+
+    @field_validator("hedge", mode="before")
+    @classmethod
+    def _hedge_shorthand(cls, value: Any) -> Any:
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        return {"after": value} if is_number else value
+
+    @field_validator("params")
+    @classmethod
+    def _chain_params(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return Link._no_routing_in_params(value)  # noqa: SLF001
+
+    @field_validator("shared_state")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            msg = "shared_state must be a redis:// or rediss:// URL"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("models")
+    @classmethod
+    def _unique_labels(cls, links: list[Link]) -> list[Link]:
+        seen: set[str] = set()
+        for index, link in enumerate(links):
+            if link.label in seen:
+                msg = f"duplicate label {link.label!r} at models.{index} (labels must be unique)"
+                raise ValueError(msg)
+            seen.add(link.label)
+        return links
+
+    @field_validator("requires")
+    @classmethod
+    def _requirements_met(cls, requires: Requirements, info: ValidationInfo) -> Requirements:
+        # Declared requirements are checked, never just documented: a capability chain
+        # whose links lack the capability is rejected when it is defined.
+        links = info.data.get("models")
+        if requires and links:
+            problems = _requirement_problems(links, requires, load_catalog())
+            if problems:
+                raise ValueError("; ".join(problems))
+        return requires
+
+    @property
+    def labels(self) -> list[str]:
+        """Link labels in chain order."""
+        return [link.label for link in self.models]
+
+    def link(self, label: str) -> Link:
+        """The link with this label."""
+        for link in self.models:
+            if link.label == label:
+                return link
+        msg = f"chain {self.name!r} has no link labelled {label!r}"
+        raise KeyError(msg)
+
+    def requirement_problems(self, catalog: Catalog) -> list[str]:
+        """Links the catalog knows that lack what ``requires`` declares."""
+        return _requirement_problems(self.models, self.requires, catalog)
+
+    def openrouter_payloads(self, messages: Sequence[Any], **params: Any) -> list[dict[str, Any]]:
+        """Server-side fallback request bodies, in the order they should be tried.
+
+        Links are grouped in order into requests of at most three models; a group never
+        mixes different ``provider`` preferences or link ``params``.
+        """
+        return server_payloads(self, messages, params)
+
+    @classmethod
+    def from_file(cls, path: str | Path, *, name: str | None = None) -> FallbackChain:
+        """Load a chain from a YAML, TOML or JSON file.
+
+        Args:
+            path: the chain file.
+            name: which chain, when the file holds several under ``chains:``.
+        """
+        # The loader validates into this class, so it is imported here, not at the top.
+        from langchain_openrouter_fallback._loader import load_chain  # noqa: PLC0415
+
+        return load_chain(path, name=name)

@@ -1,0 +1,94 @@
+"""Turn a chain (or one link) plus messages into OpenRouter request bodies.
+
+Parameter precedence, lowest to highest: chain ``params``, link ``params``, call
+arguments. ``model``, ``models``, ``provider`` and ``route`` always come from the chain.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.messages import convert_to_openai_messages
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from langchain_openrouter_fallback._chain import FallbackChain, Link
+
+__all__ = [
+    "MAX_MODELS_PER_REQUEST",
+    "group_links",
+    "link_payload",
+    "merge_params",
+    "server_payloads",
+    "to_openai_messages",
+]
+
+MAX_MODELS_PER_REQUEST = 3
+"""OpenRouter rejects a ``models`` list longer than this with HTTP 400."""
+
+
+def to_openai_messages(messages: Sequence[Any]) -> list[dict[str, Any]]:
+    """LangChain messages, tuples, strings or OpenAI dicts -> OpenAI chat message dicts."""
+    if all(isinstance(m, dict) and "role" in m for m in messages):
+        return [dict(m) for m in messages]
+    converted = convert_to_openai_messages(list(messages))
+    return converted if isinstance(converted, list) else [converted]
+
+
+def merge_params(*layers: dict[str, Any]) -> dict[str, Any]:
+    """Later layers win; ``None`` values in a layer mean "not set" and are skipped."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merged.update({k: v for k, v in layer.items() if v is not None})
+    return merged
+
+
+def _routing_key(link: Link) -> tuple[Any, ...]:
+    provider = link.provider.to_payload() if link.provider else None
+    return (repr(provider), repr(sorted(link.params.items())))
+
+
+def group_links(chain: FallbackChain) -> list[list[Link]]:
+    """Consecutive links sharing provider preferences and params, at most three per group."""
+    groups: list[list[Link]] = []
+    for link in chain.models:
+        last = groups[-1] if groups else None
+        if (
+            last is not None
+            and len(last) < MAX_MODELS_PER_REQUEST
+            and _routing_key(last[0]) == _routing_key(link)
+        ):
+            last.append(link)
+        else:
+            groups.append([link])
+    return groups
+
+
+def link_payload(
+    chain: FallbackChain,
+    links: Sequence[Link],
+    messages: list[dict[str, Any]],
+    params: dict[str, Any],
+) -> dict[str, Any]:
+    """The body for one request: one link (client mode) or one group (server mode)."""
+    first = links[0]
+    body: dict[str, Any] = {"model": first.model}
+    if chain.mode == "server":
+        body["models"] = [link.model for link in links]
+    body["messages"] = messages
+    body.update(merge_params(chain.params, first.params, params))
+    if first.provider is not None:
+        body["provider"] = first.provider.to_payload()
+    if chain.legacy_route and chain.mode == "server":
+        body["route"] = "fallback"
+    return body
+
+
+def server_payloads(
+    chain: FallbackChain, messages: Sequence[Any], params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Server-mode bodies: one per link group, ``model`` equal to ``models[0]``."""
+    converted = to_openai_messages(messages)
+    server = chain if chain.mode == "server" else chain.model_copy(update={"mode": "server"})
+    return [link_payload(server, group, converted, params) for group in group_links(chain)]

@@ -1,0 +1,85 @@
+"""Check a chain against the catalog: what each link can do and what looks wrong."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from langchain_openrouter_fallback._catalog import Catalog
+    from langchain_openrouter_fallback._chain import FallbackChain, Link
+
+__all__ = ["ChainReport", "LinkRow", "check_chain"]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRow:
+    """One link as the catalog sees it."""
+
+    label: str
+    model: str
+    known: bool
+    context_length: int | None
+    capabilities: frozenset[str]
+    prompt_price_per_m: float | None
+    """USD per million prompt tokens."""
+
+
+@dataclass(slots=True)
+class ChainReport:
+    """The ``validate`` table for one chain plus its warnings."""
+
+    chain: str
+    mode: str
+    rows: list[LinkRow] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """No warnings."""
+        return not self.warnings
+
+
+def _row(link: Link, catalog: Catalog) -> LinkRow:
+    info = catalog.get(link.model)
+    if info is None:
+        return LinkRow(link.label, link.model, known=False, context_length=None,
+                       capabilities=frozenset(), prompt_price_per_m=None)  # fmt: skip
+    price = info.prompt_price * 1e6 if info.prompt_price is not None else None
+    return LinkRow(link.label, link.model, known=True, context_length=info.context_length,
+                   capabilities=info.capabilities(), prompt_price_per_m=price)  # fmt: skip
+
+
+def _shared_upstream(chain: FallbackChain) -> list[str]:
+    warnings = []
+    pinned = [(link, link.provider.pinned_providers()) for link in chain.models if link.provider]
+    for i, (a, pa) in enumerate(pinned):
+        for b, pb in pinned[i + 1 :]:
+            if pa is not None and pa == pb:
+                warnings.append(
+                    f"{a.label} and {b.label} can only be served by the same provider(s) "
+                    f"{sorted(pa)}: one outage takes both down"
+                )
+    return warnings
+
+
+def check_chain(chain: FallbackChain, catalog: Catalog) -> ChainReport:
+    """Build the report: per-link capabilities and the chain's warnings."""
+    report = ChainReport(chain.name, chain.mode, [_row(link, catalog) for link in chain.models])
+    primary = report.rows[0]
+    for row in report.rows:
+        if not row.known:
+            report.warnings.append(f"{row.label}: unknown model id {row.model!r} (not in catalog)")
+    for row in report.rows[1:]:
+        if (
+            row.context_length
+            and primary.context_length
+            and (row.context_length < primary.context_length)
+        ):
+            report.warnings.append(
+                f"{row.label}: context window {row.context_length} is smaller than the "
+                f"primary's {primary.context_length}; long prompts cannot fall back to it"
+            )
+    report.warnings.extend(chain.requirement_problems(catalog))
+    report.warnings.extend(_shared_upstream(chain))
+    return report

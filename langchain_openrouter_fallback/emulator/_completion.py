@@ -1,0 +1,259 @@
+"""``POST /api/v1/chat/completions``: validation, routing with fallback, faults, answers."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from langchain_openrouter_fallback.emulator._replies import (
+    build_reply,
+    estimate_prompt_tokens,
+    estimate_tokens,
+    split_text,
+)
+from langchain_openrouter_fallback.emulator._routing import (
+    RequestError,
+    Router,
+    check_provider_prefs,
+)
+from langchain_openrouter_fallback.emulator._wire import (
+    DONE,
+    KEEPALIVE,
+    Served,
+    completion_body,
+    context_length_error,
+    dumps,
+    error_200_body,
+    error_body,
+    fault_error,
+    midstream_chunk,
+    sse,
+    stream_events,
+)
+
+if TYPE_CHECKING:
+    from langchain_openrouter_fallback.emulator._app import Exchange
+    from langchain_openrouter_fallback.emulator._routing import ModelRoute
+    from langchain_openrouter_fallback.emulator._scenario import Fault
+    from langchain_openrouter_fallback.emulator._state import LogEntry, Runtime
+
+__all__ = ["handle_completion"]
+
+_NO_RETRY = frozenset({401, 402})
+_PADDING = b"\n         \n"
+_MALFORMED = b'data: {"id": "gen-malformed", "choices": [{"delta": {"content": "\n\n'
+_Failure = tuple[int, dict[str, Any], dict[str, str]]
+
+
+def _validate(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        msg = "Invalid JSON body"
+        raise RequestError(msg)
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        msg = 'Input required: specify "prompt" or "messages"'
+        raise RequestError(msg)
+    return body
+
+
+async def handle_completion(exchange: Exchange, runtime: Runtime, entry: LogEntry) -> None:
+    """Answer one chat completion request as OpenRouter would, faults included."""
+    try:
+        body = _validate(entry.body)
+        prefs = check_provider_prefs(body.get("provider"))
+        routes = runtime.router.candidates(body)
+    except RequestError as exc:
+        entry.status = exc.status
+        await exchange.json(exc.status, dumps(error_body(exc.status, exc.message)))
+        return
+    prompt_tokens = estimate_prompt_tokens(body)
+    failure: _Failure | None = None
+    for route in routes:
+        outcome = _try_model(runtime, route, prefs, prompt_tokens, entry)
+        if isinstance(outcome, tuple):
+            failure = outcome
+            if outcome[0] in _NO_RETRY:
+                break
+            continue
+        provider, fault = outcome
+        await _serve(exchange, runtime, body, route, provider, fault, prompt_tokens, entry)
+        return
+    status, error, headers = failure or _no_endpoints(routes[-1].model)
+    entry.status = status
+    await exchange.json(status, dumps(error), headers)
+
+
+def _no_endpoints(model: str) -> _Failure:
+    message = f"No endpoints found for {model} matching your provider preferences."
+    return 404, error_body(404, message), {}
+
+
+def _try_model(
+    runtime: Runtime,
+    route: ModelRoute,
+    prefs: dict[str, Any] | None,
+    prompt_tokens: int,
+    entry: LogEntry,
+) -> tuple[str, Fault | None] | _Failure:
+    """The provider (and fault) that serves this model, or the error it ends with."""
+    providers = Router.providers(route, prefs)
+    if not providers:
+        entry.attempts.append({"model": route.model, "provider": None, "status": 404})
+        return _no_endpoints(route.model)
+    limit = route.context_length
+    if limit is not None and prompt_tokens > limit:
+        entry.attempts.append({"model": route.model, "provider": None, "status": 400})
+        return 400, context_length_error(limit, prompt_tokens, len(providers)), {}
+    attempt = runtime.plan.next_attempt(route.model)
+    failure: _Failure = _no_endpoints(route.model)
+    for provider in providers:
+        fault = runtime.plan.pick(route.model, provider, attempt) if runtime.plan.has_faults else None
+        if fault is None or fault.effect != "error":
+            return provider, fault
+        failure = fault_error(fault.error_spec, route.served_as, provider, prompt_tokens)
+        entry.attempts.append(
+            {"model": route.model, "provider": provider, "status": failure[0], "fault": "error"}
+        )
+        entry.fault = "error"
+        if failure[0] in _NO_RETRY:
+            break
+    return failure
+
+
+def _served(runtime: Runtime, route: ModelRoute, provider: str, prompt_tokens: int) -> Served:
+    created = int(time.time())
+    return Served(
+        gen_id=runtime.generation_id(created),
+        created=created,
+        model=route.served_as,
+        provider=provider,
+        native_finish=route.native_finish,
+        prompt_tokens=prompt_tokens,
+        prompt_price=route.prompt_price,
+        completion_price=route.completion_price,
+    )
+
+
+async def _serve(
+    exchange: Exchange,
+    runtime: Runtime,
+    body: dict[str, Any],
+    route: ModelRoute,
+    provider: str,
+    fault: Fault | None,
+    prompt_tokens: int,
+    entry: LogEntry,
+) -> None:
+    effect = fault.effect if fault is not None else None
+    entry.model, entry.provider, entry.fault, entry.status = route.served_as, provider, effect, 200
+    entry.attempts.append({"model": route.model, "provider": provider, "status": 200, "fault": effect})
+    latency = (route.behaviour.latency if route.behaviour else 0.0) + (
+        (fault.latency or 0.0) if fault is not None else 0.0
+    )
+    if latency and await exchange.wait(latency):
+        await exchange.cut()
+        return
+    if fault is not None and await _pre_header_fault(exchange, fault, provider, body):
+        entry.status = None
+        return
+    served = _served(runtime, route, provider, prompt_tokens)
+    scripted = route.behaviour.scripted if route.behaviour else None
+    default_text = f"This is the OpenRouter emulator answering as {served.model} via {provider}."
+    reply = build_reply(body, scripted=scripted, default_text=default_text, call_id=served.gen_id)
+    completion_tokens = estimate_tokens(reply.completion_chars)
+    if body.get("stream"):
+        pieces = split_text(reply.text or "", runtime.scenario.stream.chunks)
+        chunks = stream_events(served, reply, pieces, completion_tokens)
+        await _stream(exchange, runtime, served.gen_id, chunks, fault)
+        return
+    data = completion_body(served, reply, completion_tokens)
+    if effect == "choices_null":
+        data["choices"] = None
+    await exchange.json(200, _PADDING * runtime.scenario.padding + dumps(data), {
+        "x-generation-id": served.gen_id
+    })
+
+
+async def _pre_header_fault(
+    exchange: Exchange, fault: Fault, provider: str, body: dict[str, Any]
+) -> bool:
+    """Handle faults that replace the whole answer; ``True`` when handled."""
+    if fault.hang:
+        await exchange.wait(None)
+        await exchange.cut()
+        return True
+    if fault.reset:
+        await exchange.reset()
+        return True
+    if fault.error_200:
+        data = dumps(error_200_body(provider))
+        if body.get("stream"):
+            await exchange.start_stream("")
+            await exchange.body(sse(json.loads(data)) + DONE)
+        else:
+            await exchange.json(200, data)
+        return True
+    return False
+
+
+async def _keepalives(exchange: Exchange, seconds: float | None, interval: float) -> bool:
+    """Send keep-alive comments for ``seconds`` (``None``: forever); ``True`` if interrupted."""
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while True:
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            return False
+        if await exchange.wait(interval if left is None else min(interval, left)):
+            return True
+        await exchange.body(KEEPALIVE, more=True)
+
+
+async def _stream(
+    exchange: Exchange,
+    runtime: Runtime,
+    gen_id: str,
+    chunks: list[dict[str, Any]],
+    fault: Fault | None,
+) -> None:
+    settings = runtime.scenario.stream
+    await exchange.start_stream(gen_id)
+    await exchange.body(KEEPALIVE * settings.keepalives_before, more=True)
+    if fault is not None and fault.slow_first_token is not None:
+        seconds = None if fault.slow_first_token == "forever" else float(fault.slow_first_token)
+        if await _keepalives(exchange, seconds, settings.keepalive_interval):
+            await exchange.cut()
+            return
+    if fault is not None and fault.effect == "choices_null":
+        chunks = [{**chunks[0], "choices": None}, *chunks[1:]]
+    for index, chunk in enumerate(chunks):
+        if fault is not None and await _in_stream_fault(exchange, fault, index, chunk, settings):
+            return
+        event = sse(chunk)
+        if settings.keepalive_every and index and index % settings.keepalive_every == 0:
+            event = KEEPALIVE + event
+        await exchange.body(event, more=True)
+    missing_done = fault is not None and fault.missing_done
+    await exchange.body(b"" if missing_done else DONE)
+
+
+async def _in_stream_fault(
+    exchange: Exchange, fault: Fault, index: int, chunk: dict[str, Any], settings: Any
+) -> bool:
+    """Apply a mid-stream fault before data chunk ``index``; ``True`` if the stream ended."""
+    if fault.stall_after == index:
+        await _keepalives(exchange, None, settings.keepalive_interval)
+        await exchange.cut()
+        return True
+    if fault.cut_after == index:
+        await exchange.cut()
+        return True
+    spec = fault.midstream_error
+    if spec is not None and spec.after == index:
+        served_head = {k: chunk[k] for k in ("id", "object", "created", "model", "provider")}
+        await exchange.body(sse(midstream_chunk(served_head, spec)))
+        return True
+    malformed = fault.malformed_chunk
+    if malformed is not None and malformed.after == index:
+        await exchange.body(_MALFORMED, more=True)
+    return False

@@ -1,0 +1,34 @@
+"""Fixtures shared by every test: a clean environment per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CHAINS = ROOT / "examples" / "chains"
+RECORDINGS = Path(__file__).resolve().parent / "data" / "recordings"
+
+_ENV_KEYS = (
+    "OPENROUTER_API_KEY",
+    "OPENROUTER_BASE_URL",
+    "OPENROUTER_FALLBACK_CATALOG",
+    "XDG_CACHE_HOME",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Each test starts without keys or endpoint overrides and with an empty user cache."""
+    saved = {key: os.environ.pop(key) for key in _ENV_KEYS if key in os.environ}
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+    try:
+        yield
+    finally:
+        for key in _ENV_KEYS:
+            os.environ.pop(key, None)
+        os.environ.update(saved)

@@ -1,0 +1,105 @@
+"""The ``openrouter-fallback`` command: validate, payloads, schema, catalog refresh."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from langchain_openrouter_fallback import load_catalog
+from langchain_openrouter_fallback._cli import main
+from tests.conftest import EXAMPLE_CHAINS
+
+
+def test_validate_prints_a_table_per_chain(capsys):
+    """``validate`` shows every chain of a file with each link's capabilities."""
+    assert 0 == main(["validate", str(EXAMPLE_CHAINS / "capabilities.yaml")])
+    out = capsys.readouterr().out
+    for name in ("tool_calling", "vision", "long_context", "budget"):
+        assert f"chain {name}" in out
+    assert "json_schema" in out
+
+
+def test_validate_warns_about_weak_fallbacks(tmp_path, capsys):
+    """Unknown ids, smaller fallback windows and shared pinned providers are flagged."""
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "name: w\nmodels:\n"
+        "  - {model: google/gemini-2.5-pro, label: big, provider: {only: [google-vertex]}}\n"
+        "  - {model: qwen/qwen3-8b, label: small}\n"
+        "  - {model: acme/unknown-model, label: mystery}\n"
+        "  - {model: google/gemini-2.5-flash, label: same, provider: {only: [google-vertex]}}\n"
+    )
+    assert 1 == main(["validate", "--strict", str(path)])
+    out = capsys.readouterr().out
+    assert "unknown model id 'acme/unknown-model'" in out
+    assert "small: context window 32000 is smaller than the primary's 1048576" in out
+    assert "big and same can only be served by the same provider" in out
+
+
+def test_invalid_file_is_a_one_line_error(tmp_path, capsys):
+    """A broken chain file exits 2 with the validation paragraph, no traceback."""
+    path = tmp_path / "bad.yaml"
+    path.write_text("models: [bad]\n")
+    assert 2 == main(["validate", str(path)])
+    err = capsys.readouterr().err
+    assert "bad.yaml: invalid chain: models.0.model (line 1)" in err
+    assert "Traceback" not in err
+
+
+def test_payloads_prints_request_bodies(capsys):
+    """``payloads`` prints the server-side bodies as JSON."""
+    assert 0 == main(["payloads", str(EXAMPLE_CHAINS / "server-side.yaml")])
+    printed = json.loads(capsys.readouterr().out)
+    assert "server-side" == printed["chain"]
+    assert 3 == len(printed["payloads"][0]["models"])
+
+
+def test_schema_is_json_schema(capsys):
+    """``schema`` prints a JSON Schema that describes the chain fields."""
+    assert 0 == main(["schema"])
+    schema = json.loads(capsys.readouterr().out)
+    assert {"models", "mode", "deadline", "stream_recovery"} <= set(schema["properties"])
+
+
+@pytest.fixture
+def models_server() -> Iterator[tuple[str, list[dict[str, str]]]]:
+    """A local HTTP server answering /api/v1/models with a two-model catalog."""
+    seen: list[dict[str, str]] = []
+    payload = {"data": load_catalog().raw_models[:2]}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append({"path": self.path, "auth": self.headers.get("Authorization", "")})
+            data = json.dumps(payload).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/api/v1", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_catalog_refresh_replaces_the_snapshot(models_server, monkeypatch, capsys):
+    """``catalog refresh`` fetches /models, writes the user cache, and the catalog uses it."""
+    base_url, seen = models_server
+    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-v1-test-refresh")
+    assert 0 == main(["catalog", "refresh", "--base-url", base_url])
+    assert "wrote 2 models" in capsys.readouterr().out
+    assert [{"path": "/api/v1/models", "auth": "Bearer sk-or-v1-test-refresh"}] == seen
+    assert 2 == len(load_catalog())
