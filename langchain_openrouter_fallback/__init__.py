@@ -34,12 +34,14 @@ from langchain_openrouter_fallback._errors import (
 )
 from langchain_openrouter_fallback._loader import load_chains
 from langchain_openrouter_fallback._provider import ProviderPreferences
+from langchain_openrouter_fallback.chat_models import ChatOpenRouterFallback
 
 __all__ = [
     "Attempt",
     "BreakerPolicy",
     "Catalog",
     "ChainValidationError",
+    "ChatOpenRouterFallback",
     "ErrorKind",
     "FallbackChain",
     "FallbacksExhaustedError",

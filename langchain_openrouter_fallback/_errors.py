@@ -174,7 +174,7 @@ def error_message(body: Any) -> str:
     meta = err.get("metadata")
     if isinstance(meta, dict):
         parts.extend(str(meta[key]) for key in ("raw", "reasons") if meta.get(key))
-    return " ".join(p for p in parts if p)
+    return " ".join(dict.fromkeys(p for p in parts if p))
 
 
 def _classify_bad_request(status: int | None, message: str) -> ErrorKind:

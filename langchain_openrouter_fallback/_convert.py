@@ -1,0 +1,191 @@
+"""OpenRouter response JSON -> LangChain messages, with every malformed shape classified.
+
+Shapes handled besides the normal ones: ``{"id": null, "choices": null, "error": {...}}`` and
+other 200 bodies carrying ``error``, ``choices[0].finish_reason == "error"`` with
+``choices[0].error``, and in-band stream errors (a chunk with a top-level ``error``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    InvalidToolCall,
+    ToolCall,
+    ToolCallChunk,
+)
+from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
+
+from langchain_openrouter_fallback._errors import ErrorKind, classify, error_message
+from langchain_openrouter_fallback._transport import AttemptFailure
+
+__all__ = [
+    "chunk_to_message",
+    "completion_to_message",
+    "response_metadata",
+    "usage_metadata",
+]
+
+MODEL_PROVIDER = "openrouter"
+
+
+def _inband_failure(error: Any, *, default_kind: ErrorKind = ErrorKind.SERVER) -> AttemptFailure:
+    error = error if isinstance(error, dict) else {"message": str(error)}
+    code = error.get("code")
+    body = {"error": error}
+    if isinstance(code, int) and not isinstance(code, bool):
+        failure = AttemptFailure.from_status(code, body)
+        failure.status_code = code
+        return failure
+    kind = classify(None, body)
+    if kind == ErrorKind.SERVER and isinstance(code, str):
+        kind = _STRING_CODES.get(code, default_kind)
+    message = error_message(body) or f"in-band error {code!r}"
+    return AttemptFailure(kind, message[:500], body=body)
+
+
+_STRING_CODES = {
+    "rate_limit_exceeded": ErrorKind.RATE_LIMIT,
+    "context_length_exceeded": ErrorKind.CONTEXT_LENGTH,
+    "content_filter": ErrorKind.CONTENT_POLICY,
+    "timeout": ErrorKind.TIMEOUT,
+}
+
+
+def _first_choice(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        msg = f"response is a JSON {type(body).__name__}, not an object"
+        raise AttemptFailure(ErrorKind.MALFORMED, msg)
+    choices = body.get("choices")
+    if body.get("error") is not None and not choices:
+        raise _inband_failure(body["error"])
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        msg = f"response has no usable choices (choices={choices!r:.60})"
+        raise AttemptFailure(ErrorKind.MALFORMED, msg)
+    choice = choices[0]
+    if choice.get("finish_reason") == "error" or choice.get("error"):
+        raise _inband_failure(choice.get("error") or {"message": "finish_reason error"})
+    return choice
+
+
+def usage_metadata(usage: Any) -> UsageMetadata | None:
+    """OpenRouter ``usage`` -> LangChain usage metadata (cached and reasoning tokens too)."""
+    if not isinstance(usage, dict):
+        return None
+    prompt = int(usage.get("prompt_tokens") or 0)
+    completion = int(usage.get("completion_tokens") or 0)
+    result = UsageMetadata(
+        input_tokens=prompt,
+        output_tokens=completion,
+        total_tokens=int(usage.get("total_tokens") or prompt + completion),
+    )
+    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
+    if cached is not None:
+        result["input_token_details"] = InputTokenDetails(cache_read=int(cached))
+    reasoning = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens")
+    if reasoning is not None:
+        result["output_token_details"] = OutputTokenDetails(reasoning=int(reasoning))
+    return result
+
+
+def response_metadata(body: dict[str, Any], choice: dict[str, Any]) -> dict[str, Any]:
+    """What a response says about who served it, and how."""
+    meta: dict[str, Any] = {
+        "model_name": body.get("model"),
+        "model_provider": MODEL_PROVIDER,
+        "provider": body.get("provider"),
+        "id": body.get("id"),
+        "finish_reason": choice.get("finish_reason"),
+        "native_finish_reason": choice.get("native_finish_reason"),
+    }
+    usage = body.get("usage")
+    if isinstance(usage, dict):
+        meta["usage"] = usage
+        meta["cost"] = usage.get("cost")
+    return {k: v for k, v in meta.items() if v is not None}
+
+
+def _tool_calls(raw_calls: Any) -> tuple[list[ToolCall], list[InvalidToolCall]]:
+    calls: list[ToolCall] = []
+    invalid: list[InvalidToolCall] = []
+    for raw in raw_calls or []:
+        function = raw.get("function") or {}
+        name = str(function.get("name") or "")
+        arguments = function.get("arguments") or "{}"
+        try:
+            args = json.loads(arguments) if isinstance(arguments, str) else arguments
+        except ValueError:
+            args = None
+        if isinstance(args, dict):
+            calls.append(ToolCall(name=name, args=args, id=raw.get("id"), type="tool_call"))
+        else:
+            invalid.append(
+                InvalidToolCall(
+                    name=name,
+                    args=str(arguments),
+                    id=raw.get("id"),
+                    error="arguments are not a JSON object",
+                    type="invalid_tool_call",
+                )
+            )
+    return calls, invalid
+
+
+def completion_to_message(body: Any) -> AIMessage:
+    """A non-streaming completion body -> ``AIMessage`` (raises ``AttemptFailure`` if unusable)."""
+    choice = _first_choice(body)
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        raise AttemptFailure(ErrorKind.MALFORMED, "choice has no message object")
+    calls, invalid = _tool_calls(message.get("tool_calls"))
+    extra: dict[str, Any] = {}
+    if message.get("reasoning"):
+        extra["reasoning_content"] = message["reasoning"]
+    if message.get("refusal"):
+        extra["refusal"] = message["refusal"]
+    return AIMessage(
+        content=message.get("content") or "",
+        tool_calls=calls,
+        invalid_tool_calls=invalid,
+        additional_kwargs=extra,
+        usage_metadata=usage_metadata(body.get("usage")),
+        response_metadata=response_metadata(body, choice),
+        id=body.get("id"),
+    )
+
+
+def chunk_to_message(data: dict[str, Any]) -> tuple[AIMessageChunk, str | None]:
+    """One parsed SSE chunk -> (message chunk, finish_reason).
+
+    The chunk carries content, tool-call deltas and usage; who-served metadata is attached
+    once, to the final chunk, by the caller (LangChain concatenates string metadata).
+    """
+    if data.get("error") is not None:
+        raise _inband_failure(data["error"])
+    choices = data.get("choices") or []
+    choice = choices[0] if choices and isinstance(choices[0], dict) else {}
+    if choice.get("error"):
+        raise _inband_failure(choice["error"])
+    delta = choice.get("delta") or {}
+    tool_chunks = [
+        ToolCallChunk(
+            name=(call.get("function") or {}).get("name"),
+            args=(call.get("function") or {}).get("arguments"),
+            id=call.get("id"),
+            index=call.get("index"),
+            type="tool_call_chunk",
+        )
+        for call in delta.get("tool_calls") or []
+    ]
+    extra = {"reasoning_content": delta["reasoning"]} if delta.get("reasoning") else {}
+    chunk = AIMessageChunk(
+        content=delta.get("content") or "",
+        tool_call_chunks=tool_chunks,
+        additional_kwargs=extra,
+        usage_metadata=usage_metadata(data.get("usage")),
+        id=data.get("id"),
+    )
+    return chunk, choice.get("finish_reason")

@@ -1,0 +1,137 @@
+"""Chain + request -> the ordered steps to try (client: one link each; server: groups of <= 3).
+
+Capability-aware skipping happens here: a request with tools, images or a JSON schema skips
+links the catalog says lack them, and a prompt whose estimated size exceeds a link's context
+window skips that link. Unknown models are never skipped on capability grounds.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from langchain_openrouter_fallback._payload import group_links, link_payload
+
+if TYPE_CHECKING:
+    from langchain_openrouter_fallback._catalog import Catalog
+    from langchain_openrouter_fallback._chain import FallbackChain, Link
+
+__all__ = ["RequestFeatures", "Step", "estimate_tokens", "plan"]
+
+CHARS_PER_TOKEN = 4
+"""Rough prompt-size estimate; deliberately simple (no tokenizer dependency)."""
+
+
+def estimate_tokens(messages: list[dict[str, Any]]) -> int:
+    """Estimated prompt tokens: JSON characters / 4, images excluded."""
+    size = 0
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, list):
+            size += sum(len(str(p.get("text", ""))) for p in content if isinstance(p, dict))
+        elif content:
+            size += len(str(content))
+        if message.get("tool_calls"):
+            size += len(json.dumps(message["tool_calls"]))
+    return size // CHARS_PER_TOKEN + 4 * len(messages)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFeatures:
+    """What a request needs from a model."""
+
+    tools: bool = False
+    images: bool = False
+    json_schema: bool = False
+    json_mode: bool = False
+    prompt_tokens: int = 0
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> RequestFeatures:
+        """Read the features from an OpenAI-style request body."""
+        messages = body.get("messages") or []
+        images = any(
+            isinstance(part, dict) and part.get("type") in {"image_url", "image"}
+            for m in messages
+            if isinstance(m.get("content"), list)
+            for part in m["content"]
+        )
+        fmt = (body.get("response_format") or {}).get("type")
+        return cls(
+            tools=bool(body.get("tools")) and body.get("tool_choice") != "none",
+            images=images,
+            json_schema=fmt == "json_schema",
+            json_mode=fmt == "json_object",
+            prompt_tokens=estimate_tokens(messages),
+        )
+
+    def missing(self, capabilities: frozenset[str]) -> list[str]:
+        """Capabilities this request needs that are not in ``capabilities``."""
+        needs = {
+            "tools": self.tools,
+            "vision": self.images,
+            "json_schema": self.json_schema,
+            "json_mode": self.json_mode,
+        }
+        return [name for name, needed in needs.items() if needed and name not in capabilities]
+
+
+@dataclass(slots=True)
+class Step:
+    """One planned attempt."""
+
+    label: str
+    links: list[Link]
+    body: dict[str, Any]
+    skip: str | None = None
+    """Why the step will not run, decided before sending anything."""
+    context_length: int | None = None
+    """The primary model's context window per the catalog (``None``: unknown)."""
+
+    @property
+    def link(self) -> Link:
+        """The first (client mode: only) link of the step."""
+        return self.links[0]
+
+    @property
+    def model(self) -> str:
+        """The primary model of the step."""
+        return self.links[0].model
+
+
+def _skip_reason(link: Link, features: RequestFeatures, catalog: Catalog) -> str | None:
+    info = catalog.get(link.model)
+    if info is None:
+        return None
+    missing = features.missing(info.capabilities())
+    if missing:
+        return f"lacks {', '.join(missing)}"
+    if info.context_length and features.prompt_tokens > info.context_length:
+        return f"prompt (~{features.prompt_tokens} tokens) exceeds context {info.context_length}"
+    return None
+
+
+def plan(
+    chain: FallbackChain,
+    messages: list[dict[str, Any]],
+    params: dict[str, Any],
+    catalog: Catalog,
+) -> list[Step]:
+    """The ordered steps for one request."""
+    groups = group_links(chain) if chain.mode == "server" else [[link] for link in chain.models]
+    steps: list[Step] = []
+    features: RequestFeatures | None = None
+    for group in groups:
+        body = link_payload(chain, group, messages, params)
+        features = features or RequestFeatures.of(body)
+        label = "+".join(link.label for link in group)
+        info = catalog.get(group[0].model)
+        step = Step(label, group, body, context_length=info.context_length if info else None)
+        if chain.mode == "client":
+            step.skip = _skip_reason(group[0], features, catalog)
+        else:
+            usable = [link for link in group if _skip_reason(link, features, catalog) is None]
+            step.skip = None if usable else "no model in the group fits the request"
+        steps.append(step)
+    return steps

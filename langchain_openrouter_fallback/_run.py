@@ -1,0 +1,251 @@
+"""The decisions of one chain run, free of I/O: which step next, retry or move on, when to stop.
+
+:class:`ChainRun` is driven by the sync and async executors alike: they ask :meth:`ChainRun.next`
+for an action (:class:`Try` a step or :class:`Wait`), perform it, and report the outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import re
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from langchain_openrouter_fallback._attempts import Attempt, describe_attempts
+from langchain_openrouter_fallback._errors import (
+    ErrorKind,
+    FallbacksExhaustedError,
+    UnrecoverableError,
+)
+from langchain_openrouter_fallback._transport import Progress
+
+if TYPE_CHECKING:
+    from langchain_openrouter_fallback._catalog import Catalog
+    from langchain_openrouter_fallback._chain import FallbackChain, RetryPolicy
+    from langchain_openrouter_fallback._health import HealthRegistry
+    from langchain_openrouter_fallback._plan import Step
+    from langchain_openrouter_fallback._transport import AttemptFailure
+
+__all__ = ["DEFAULT_ATTEMPT_TIMEOUT", "ChainRun", "Try", "Wait"]
+
+logger = logging.getLogger("langchain_openrouter_fallback")
+
+DEFAULT_ATTEMPT_TIMEOUT = 60.0
+"""Seconds per attempt when neither the link nor the model sets ``timeout``."""
+MIN_ATTEMPT_BUDGET = 0.05
+"""An attempt with less time than this left in the chain deadline is skipped."""
+_CONTEXT_LIMIT = re.compile(r"maximum context length is (\d+)")
+
+
+@dataclass(slots=True)
+class Try:
+    """Send this step now, with this clock."""
+
+    step: Step
+    progress: Progress
+    retry: int
+
+
+@dataclass(slots=True)
+class Wait:
+    """Sleep before retrying the same step."""
+
+    seconds: float
+
+
+class ChainRun:
+    """State of one request going through a chain."""
+
+    def __init__(
+        self,
+        chain: FallbackChain,
+        steps: list[Step],
+        *,
+        registry: HealthRegistry,
+        catalog: Catalog,
+        default_timeout: float | None = None,
+        max_retries: int | None = None,
+    ) -> None:
+        """Prepare a run; nothing is sent until a driver asks for :meth:`next`."""
+        self.chain = chain
+        self.steps = steps
+        self.attempts: list[Attempt] = []
+        self._registry = registry
+        self._catalog = catalog
+        self._default_timeout = default_timeout or DEFAULT_ATTEMPT_TIMEOUT
+        self._max_retries = max_retries
+        self._unreported: list[Attempt] = []
+        self._deadline = time.monotonic() + (chain.deadline or math.inf)
+        self._index = 0
+        self._retry = 0
+        self._wait: float | None = None
+        self._context_floor = 0
+        self._free_only = False
+
+    # -- driving -------------------------------------------------------------------------
+
+    def next(self) -> Try | Wait | None:
+        """The next action, or ``None`` when every step is spent."""
+        if self._wait is not None:
+            wait, self._wait = self._wait, None
+            return Wait(wait)
+        while self._index < len(self.steps):
+            step = self.steps[self._index]
+            reason = self._skip_reason(step) if self._retry == 0 else None
+            if reason is None:
+                return Try(step, self._progress(step), self._retry)
+            self._record(Attempt(step.label, step.model, "skipped", error=reason))
+            self._advance()
+        return None
+
+    def succeeded(self, action: Try, attempt: Attempt) -> Attempt:
+        """Record the serving attempt; returns it with timing filled in."""
+        self._registry.record_success(self._key(action.step))
+        self._fill(attempt, action)
+        self._record(attempt)
+        logger.info(
+            "chain %s served by %s (%s via %s) after %d attempt(s)",
+            self.chain.name, attempt.label, attempt.served_model or attempt.model,
+            attempt.provider or "?", len(self.attempts),
+        )  # fmt: skip
+        return attempt
+
+    def failed(self, action: Try, failure: AttemptFailure, *, interrupted: bool = False) -> None:
+        """Record a failed attempt and decide: retry, move on, or raise at once."""
+        step = action.step
+        kind = ErrorKind.INTERRUPTED if interrupted else failure.kind
+        attempt = Attempt(
+            step.label, step.model, "error", error_kind=kind.value,
+            status_code=failure.status_code, error=failure.message, retry=action.retry,
+        )  # fmt: skip
+        self._fill(attempt, action)
+        self._record(attempt)
+        logger.warning("chain %s attempt failed: %s", self.chain.name, attempt.describe())
+        policy = step.link.breaker or self.chain.breaker
+        self._registry.record_failure(self._key(step), policy, kind, failure.retry_after)
+        if interrupted:
+            return
+        self._raise_if_final(failure)
+        if kind == ErrorKind.CONTEXT_LENGTH:
+            self._context_floor = max(self._context_floor, self._limit_from(failure, step))
+        elif self._should_retry(step, failure, action.retry):
+            return
+        self._advance()
+
+    def exhausted(self) -> FallbacksExhaustedError:
+        """The error to raise when :meth:`next` returned ``None``."""
+        msg = (
+            f"chain {self.chain.name!r}: no link served the request "
+            f"({len(self.attempts)} attempts)\n{describe_attempts(self.attempts)}"
+        )
+        return FallbacksExhaustedError(msg, attempts=self.attempts, chain=self.chain.name)
+
+    def served_label(self, step: Step, served_model: str | None) -> str:
+        """Which link of a step served (server mode returns one of up to three models)."""
+        if len(step.links) == 1 or not served_model:
+            return step.links[0].label
+        for link in step.links:
+            info = self._catalog.get(link.model)
+            names = {link.model, info.canonical_slug if info else None}
+            if served_model in names or served_model.startswith(link.model):
+                return link.label
+        return step.links[0].label
+
+    # -- decisions ----------------------------------------------------------------------
+
+    def _skip_reason(self, step: Step) -> str | None:
+        if step.skip:
+            return step.skip
+        if self._free_only and not step.model.endswith(":free"):
+            return "payment required: only :free links can serve"
+        small = step.context_length is not None and step.context_length <= self._context_floor
+        if self._context_floor and small:
+            return f"context {step.context_length} too small (needs > {self._context_floor})"
+        if not self._registry.allow(self._key(step), step.link.breaker or self.chain.breaker):
+            return "circuit open"
+        if self._deadline - time.monotonic() < MIN_ATTEMPT_BUDGET:
+            return "chain deadline exhausted"
+        return None
+
+    def _progress(self, step: Step) -> Progress:
+        timeouts = [link.timeout for link in step.links]
+        budget = sum(t for t in timeouts if t) if all(timeouts) else self._default_timeout
+        now = time.monotonic()
+        return Progress(
+            deadline=min(now + budget, self._deadline),
+            first_token=step.link.first_token_timeout,
+            stall=step.link.stall_timeout,
+            started=now,
+        )
+
+    def _raise_if_final(self, failure: AttemptFailure) -> None:
+        kind = failure.kind
+        if kind == ErrorKind.PAYMENT and any(
+            s.model.endswith(":free") for s in self.steps[self._index + 1 :]
+        ):
+            self._free_only = True
+            return
+        narrowed = self.chain.fallback_on is not None and kind not in self.chain.fallback_on
+        if kind.moves_on and not narrowed:
+            return
+        why = "not in fallback_on" if kind.moves_on else "no other link can fix it"
+        msg = (
+            f"chain {self.chain.name!r}: {kind.value} error ({why}): {failure.message}\n"
+            f"{describe_attempts(self.attempts)}"
+        )
+        raise UnrecoverableError(
+            msg, attempts=self.attempts, kind=kind,
+            status_code=failure.status_code, chain=self.chain.name,
+        )  # fmt: skip
+
+    def _should_retry(self, step: Step, failure: AttemptFailure, retry: int) -> bool:
+        policy: RetryPolicy = step.link.retry or self.chain.retry
+        limit = policy.max_retries if self._max_retries is None else self._max_retries
+        if failure.kind not in policy.on or retry >= limit:
+            return False
+        if failure.kind == ErrorKind.TIMEOUT and "first_token" not in failure.message:
+            return False  # a link that hung silently is not worth the same wait again
+        wait = failure.retry_after
+        if wait is None:
+            wait = policy.backoff * 2**retry
+        wait *= 1 + policy.jitter * random.random()  # noqa: S311 - jitter, not crypto
+        remaining = self._deadline - time.monotonic()
+        if wait > policy.max_wait or wait + MIN_ATTEMPT_BUDGET > remaining:
+            return False
+        self._wait = wait
+        self._retry += 1
+        return True
+
+    def _limit_from(self, failure: AttemptFailure, step: Step) -> int:
+        match = _CONTEXT_LIMIT.search(failure.message)
+        if match:
+            return int(match.group(1))
+        return step.context_length or 0
+
+    # -- bookkeeping --------------------------------------------------------------------
+
+    def _advance(self) -> None:
+        self._index += 1
+        self._retry = 0
+
+    def _key(self, step: Step) -> tuple[str, str]:
+        return (self.chain.name, step.label)
+
+    def _fill(self, attempt: Attempt, action: Try) -> None:
+        attempt.elapsed_ms = round(action.progress.elapsed_ms, 1)
+        first = action.progress.first_token_ms
+        attempt.first_token_ms = round(first, 1) if first is not None else None
+        if len(action.step.links) > 1:
+            attempt.models = [link.model for link in action.step.links]
+
+    def _record(self, attempt: Attempt) -> None:
+        self.attempts.append(attempt)
+        self._unreported.append(attempt)
+
+    def take_unreported(self) -> list[Attempt]:
+        """Attempts recorded since the last call (for callbacks and events)."""
+        taken, self._unreported = self._unreported, []
+        return taken

@@ -1,0 +1,414 @@
+"""``ChatOpenRouterFallback``: a LangChain chat model that runs a fallback chain on OpenRouter."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.callbacks.manager import ahandle_event, handle_event
+from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.utils import secret_from_env
+from langchain_core.utils.utils import _build_model_kwargs
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+
+from langchain_openrouter_fallback._catalog import Catalog, load_catalog
+from langchain_openrouter_fallback._chain import FallbackChain
+from langchain_openrouter_fallback._executor import Executor
+from langchain_openrouter_fallback._health import HealthRegistry, default_registry
+from langchain_openrouter_fallback._payload import merge_params, to_openai_messages
+from langchain_openrouter_fallback._plan import plan
+from langchain_openrouter_fallback._run import ChainRun
+from langchain_openrouter_fallback._structured import (
+    StructuredMethod,
+    tool_choice_param,
+    tools_payload,
+    with_structured_output,
+)
+from langchain_openrouter_fallback._transport import Transport
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+
+    from langchain_core.callbacks import (
+        AsyncCallbackManagerForLLMRun,
+        CallbackManagerForLLMRun,
+    )
+    from langchain_core.runnables import Runnable
+    from langchain_core.tools import BaseTool
+
+    from langchain_openrouter_fallback._attempts import Attempt
+
+__all__ = ["ChatOpenRouterFallback"]
+
+DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
+ATTEMPT_EVENT = "openrouter_fallback_attempt"
+"""Name of the LangChain custom event dispatched for every attempt."""
+
+
+class ChatOpenRouterFallback(BaseChatModel):
+    """OpenRouter chat model that keeps answering when models and providers fail.
+
+    Setup:
+        ``pip install langchain-openrouter-fallback`` and set ``OPENROUTER_API_KEY``.
+
+    Key init args:
+        chain: a ``FallbackChain``, a path to a chain file, or a chain dict.
+        models: shorthand for a chain of these model ids (with ``mode``).
+        api_key: defaults to ``$OPENROUTER_API_KEY``.
+        base_url: explicit > the chain's ``base_url`` > ``$OPENROUTER_BASE_URL`` > OpenRouter.
+        temperature, max_tokens, stop: request defaults (call arguments win).
+        timeout: seconds per attempt for links that set none (default 60).
+        max_retries: retries per link, overriding the chain's retry policy.
+
+    Instantiate:
+        .. code-block:: python
+
+            from langchain_openrouter_fallback import ChatOpenRouterFallback
+
+            llm = ChatOpenRouterFallback(chain="chains/default.yaml")
+            llm = ChatOpenRouterFallback(
+                models=["openai/gpt-4o-mini", "anthropic/claude-haiku-4.5"]
+            )
+
+    Invoke:
+        .. code-block:: python
+
+            msg = llm.invoke("Hello")
+            msg.response_metadata["fallback"]["served_by"]  # label of the link that answered
+
+    Stream:
+        .. code-block:: python
+
+            for chunk in llm.stream("Hello"):
+                print(chunk.text, end="")
+            # failover before the first token is invisible; after it, StreamInterruptedError
+
+    Async:
+        ``await llm.ainvoke(...)``, ``async for chunk in llm.astream(...)``, ``abatch``.
+
+    Tool calling:
+        ``llm.bind_tools([tool], tool_choice="any")``; links whose model lacks tool support
+        (per the catalog) are skipped for such requests.
+
+    Structured output:
+        ``llm.with_structured_output(Schema, method="json_schema" | "function_calling" |
+        "json_mode", include_raw=False)``.
+
+    Token usage:
+        ``msg.usage_metadata`` incl. cached (``input_token_details.cache_read``) and reasoning
+        (``output_token_details.reasoning``) tokens; streams carry it on the last chunk.
+
+    Response metadata:
+        ``model_name`` (the model that served, as OpenRouter reported it), ``model_provider``
+        (``"openrouter"``), ``provider`` (the upstream, e.g. ``"Amazon Bedrock"``), ``usage``,
+        ``cost``, and ``fallback = {"chain", "served_by", "attempts": [...]}``.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+
+    chain: FallbackChain
+    """The chain to run (validated; built from ``models`` when that shorthand is used)."""
+    model_name: str = Field(default="", alias="model")
+    """The primary model id (the first link); responses report the model that served."""
+    api_key: SecretStr | None = Field(
+        default_factory=secret_from_env("OPENROUTER_API_KEY", default=None),
+        alias="openrouter_api_key",
+    )
+    """OpenRouter key; defaults to ``$OPENROUTER_API_KEY``."""
+    base_url: str | None = None
+    """OpenRouter-compatible endpoint (see the class docstring for precedence)."""
+    temperature: float | None = None
+    max_tokens: int | None = None
+    stop: list[str] | None = Field(default=None, alias="stop_sequences")
+    timeout: float | None = None
+    """Seconds per attempt for links without their own ``timeout``."""
+    max_retries: int | None = None
+    """Retries per link; ``None`` keeps the chain's retry policy (one retry on 429)."""
+    streaming: bool = False
+    """Whether ``invoke`` streams under the hood."""
+    app_name: str | None = None
+    """Sent as ``X-OpenRouter-Title`` for OpenRouter's app attribution."""
+    app_url: str | None = None
+    """Sent as ``HTTP-Referer``."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Other request fields (``top_p``, ``reasoning``, ``plugins``...)."""
+
+    _health: HealthRegistry = PrivateAttr(default_factory=default_registry)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _build_chain(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        values = dict(values)
+        models = values.pop("models", None)
+        mode = values.pop("mode", None)
+        chain = values.get("chain")
+        if chain is None:
+            primary = values.get("model") or values.get("model_name")
+            models = models or ([primary] if primary else None)
+            if not models:
+                msg = "pass chain=FallbackChain | path | dict, or models=[...]"
+                raise ValueError(msg)
+            chain = {"name": "default", "models": models, "mode": mode or "client"}
+        if isinstance(chain, str | Path):
+            chain = FallbackChain.from_file(chain)
+        elif isinstance(chain, dict):
+            chain = FallbackChain.model_validate(chain)
+        if mode is not None and chain.mode != mode:
+            chain = chain.model_copy(update={"mode": mode})
+        values["chain"] = chain
+        values["model"] = chain.models[0].model
+        values.pop("model_name", None)
+        return _build_model_kwargs(values, cls._all_field_names())
+
+    @classmethod
+    def _all_field_names(cls) -> set[str]:
+        names = set(cls.model_fields)
+        names.update(f.alias for f in cls.model_fields.values() if f.alias)
+        return names
+
+    # -- LangChain identity -------------------------------------------------------------
+
+    @property
+    def _llm_type(self) -> str:
+        return "openrouter-fallback-chat"
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        """The key is a secret when serialised."""
+        return {"api_key": "OPENROUTER_API_KEY"}
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """Serialisable with ``langchain_core.load``."""
+        return True
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "chain": self.chain.name,
+            "mode": self.chain.mode,
+            "models": [link.model for link in self.chain.models],
+            **self._default_params,
+        }
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider="openrouter",
+            ls_model_name=self.model_name,
+            ls_model_type="chat",
+        )
+        temperature = kwargs.get("temperature", self.temperature)
+        if temperature is not None:
+            params["ls_temperature"] = temperature
+        max_tokens = kwargs.get("max_tokens", self.max_tokens)
+        if max_tokens is not None:
+            params["ls_max_tokens"] = max_tokens
+        if stop or self.stop:
+            params["ls_stop"] = stop or self.stop
+        return params
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    @property
+    def resolved_base_url(self) -> str:
+        """The endpoint requests go to."""
+        return (
+            self.base_url
+            or self.chain.base_url
+            or os.environ.get("OPENROUTER_BASE_URL")
+            or DEFAULT_BASE_URL
+        )
+
+    @cached_property
+    def _transport(self) -> Transport:
+        headers = {"User-Agent": "langchain-openrouter-fallback"}
+        if self.api_key is not None:
+            headers["Authorization"] = f"Bearer {self.api_key.get_secret_value()}"
+        if self.app_name:
+            headers["X-OpenRouter-Title"] = self.app_name
+        if self.app_url:
+            headers["HTTP-Referer"] = self.app_url
+        return Transport(base_url=self.resolved_base_url, headers=headers)
+
+    @cached_property
+    def _catalog(self) -> Catalog:
+        return load_catalog()
+
+    @property
+    def _default_params(self) -> dict[str, Any]:
+        return merge_params(
+            {"temperature": self.temperature, "max_tokens": self.max_tokens, "stop": self.stop},
+            self.model_kwargs,
+        )
+
+    def breaker_state(self) -> dict[str, str]:
+        """Circuit-breaker state per link label (``closed``, ``open``, ``half_open``)."""
+        return {label: self._health.state((self.chain.name, label)) for label in self.chain.labels}
+
+    def _new_run(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+    ) -> ChainRun:
+        kwargs.pop("stream", None)
+        params = merge_params(self._default_params, {"stop": stop}, kwargs)
+        steps = plan(self.chain, to_openai_messages(messages), params, self._catalog)
+        return ChainRun(
+            self.chain,
+            steps,
+            registry=self._health,
+            catalog=self._catalog,
+            default_timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
+
+    def _executor(self, run_manager: CallbackManagerForLLMRun | None) -> Executor:
+        report: Callable[[list[Attempt]], None] | None = None
+        if run_manager is not None and run_manager.handlers:
+
+            def report(attempts: list[Attempt]) -> None:
+                for attempt in attempts:
+                    handle_event(
+                        run_manager.handlers, "on_custom_event", "ignore_custom_event",
+                        ATTEMPT_EVENT, attempt.as_dict(), run_id=run_manager.run_id,
+                        tags=run_manager.tags, metadata=run_manager.metadata,
+                    )  # fmt: skip
+
+        return Executor(self._transport, report=report)
+
+    def _aexecutor(self, run_manager: AsyncCallbackManagerForLLMRun | None) -> Executor:
+        if run_manager is None or not run_manager.handlers:
+            return Executor(self._transport)
+
+        async def areport(attempts: list[Attempt]) -> None:
+            for attempt in attempts:
+                await ahandle_event(
+                    run_manager.handlers, "on_custom_event", "ignore_custom_event",
+                    ATTEMPT_EVENT, attempt.as_dict(), run_id=run_manager.run_id,
+                    tags=run_manager.tags, metadata=run_manager.metadata,
+                )  # fmt: skip
+
+        return Executor(self._transport, areport=areport)
+
+    # -- generation ---------------------------------------------------------------------
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self.streaming:
+            return _result_from_chunks(self._stream(messages, stop, run_manager, **kwargs))
+        message = self._executor(run_manager).invoke(self._new_run(messages, stop, kwargs))
+        return _result(message)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self.streaming:
+            chunks = [c async for c in self._astream(messages, stop, run_manager, **kwargs)]
+            return _result_from_chunks(iter(chunks))
+        run = self._new_run(messages, stop, kwargs)
+        return _result(await self._aexecutor(run_manager).ainvoke(run))
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        run = self._new_run(messages, stop, kwargs)
+        for chunk in self._executor(run_manager).stream(run):
+            generation = ChatGenerationChunk(message=chunk)
+            if run_manager is not None:
+                run_manager.on_llm_new_token(chunk.text, chunk=generation)
+            yield generation
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        run = self._new_run(messages, stop, kwargs)
+        async for chunk in self._aexecutor(run_manager).astream(run):
+            generation = ChatGenerationChunk(message=chunk)
+            if run_manager is not None:
+                await run_manager.on_llm_new_token(chunk.text, chunk=generation)
+            yield generation
+
+    # -- tools and structured output ----------------------------------------------------
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: dict[str, Any] | str | bool | None = None,
+        strict: bool | None = None,
+        parallel_tool_calls: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind OpenAI-format tools; ``tool_choice`` accepts a name, ``"any"``, ``True``..."""
+        formatted = tools_payload(tools, strict=strict)
+        names = [tool["function"]["name"] for tool in formatted]
+        choice = tool_choice_param(tool_choice, names=names)
+        if choice is not None:
+            kwargs["tool_choice"] = choice
+        if parallel_tool_calls is not None:
+            kwargs["parallel_tool_calls"] = parallel_tool_calls
+        return super().bind(tools=formatted, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type | None = None,
+        *,
+        method: StructuredMethod = "function_calling",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, Any]:
+        """Answers parsed into ``schema`` (pydantic class, TypedDict or JSON schema)."""
+        if kwargs:
+            msg = f"unsupported arguments: {sorted(kwargs)}"
+            raise ValueError(msg)
+        return with_structured_output(
+            self, schema, method=method, include_raw=include_raw, strict=strict
+        )
+
+
+def _result(message: AIMessage) -> ChatResult:
+    meta = message.response_metadata
+    llm_output = {"model_name": meta.get("model_name"), "fallback": meta.get("fallback")}
+    return ChatResult(generations=[ChatGeneration(message=message)], llm_output=llm_output)
+
+
+def _result_from_chunks(chunks: Iterator[ChatGenerationChunk]) -> ChatResult:
+    merged: ChatGenerationChunk | None = None
+    for chunk in chunks:
+        merged = chunk if merged is None else merged + chunk
+    if merged is None:
+        msg = "stream produced no chunks"
+        raise ValueError(msg)
+    chunk_message = merged.message
+    message = AIMessage(
+        content=chunk_message.content,
+        additional_kwargs=chunk_message.additional_kwargs,
+        response_metadata=chunk_message.response_metadata,
+        id=chunk_message.id,
+        tool_calls=getattr(chunk_message, "tool_calls", []),
+        invalid_tool_calls=getattr(chunk_message, "invalid_tool_calls", []),
+        usage_metadata=getattr(chunk_message, "usage_metadata", None),
+    )
+    return _result(message)
