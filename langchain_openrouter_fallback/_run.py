@@ -68,6 +68,7 @@ class ChainRun:
         catalog: Catalog,
         default_timeout: float | None = None,
         max_retries: int | None = None,
+        streaming: bool = False,
     ) -> None:
         """Prepare a run; nothing is sent until a driver asks for :meth:`next`."""
         self.chain = chain
@@ -77,6 +78,7 @@ class ChainRun:
         self._catalog = catalog
         self._default_timeout = default_timeout or DEFAULT_ATTEMPT_TIMEOUT
         self._max_retries = max_retries
+        self._streaming = streaming
         self._unreported: list[Attempt] = []
         self._deadline = time.monotonic() + (chain.deadline or math.inf)
         self._index = 0
@@ -174,10 +176,11 @@ class ChainRun:
         timeouts = [link.timeout for link in step.links]
         budget = sum(t for t in timeouts if t) if all(timeouts) else self._default_timeout
         now = time.monotonic()
+        # First-token and stall limits only mean something when tokens arrive one by one.
         return Progress(
             deadline=min(now + budget, self._deadline),
-            first_token=step.link.first_token_timeout,
-            stall=step.link.stall_timeout,
+            first_token=step.link.first_token_timeout if self._streaming else None,
+            stall=step.link.stall_timeout if self._streaming else None,
             started=now,
         )
 

@@ -252,7 +252,12 @@ class ChatOpenRouterFallback(BaseChatModel):
         return {label: self._health.state((self.chain.name, label)) for label in self.chain.labels}
 
     def _new_run(
-        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        kwargs: dict[str, Any],
+        *,
+        streaming: bool = False,
     ) -> ChainRun:
         kwargs.pop("stream", None)
         params = merge_params(self._default_params, {"stop": stop}, kwargs)
@@ -264,6 +269,7 @@ class ChatOpenRouterFallback(BaseChatModel):
             catalog=self._catalog,
             default_timeout=self.timeout,
             max_retries=self.max_retries,
+            streaming=streaming,
         )
 
     def _executor(self, run_manager: CallbackManagerForLLMRun | None) -> Executor:
@@ -328,7 +334,7 @@ class ChatOpenRouterFallback(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        run = self._new_run(messages, stop, kwargs)
+        run = self._new_run(messages, stop, kwargs, streaming=True)
         for chunk in self._executor(run_manager).stream(run):
             generation = ChatGenerationChunk(message=chunk)
             if run_manager is not None:
@@ -342,7 +348,7 @@ class ChatOpenRouterFallback(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        run = self._new_run(messages, stop, kwargs)
+        run = self._new_run(messages, stop, kwargs, streaming=True)
         async for chunk in self._aexecutor(run_manager).astream(run):
             generation = ChatGenerationChunk(message=chunk)
             if run_manager is not None:

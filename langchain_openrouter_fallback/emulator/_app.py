@@ -211,14 +211,12 @@ class EmulatorApp:
             headers=_redacted_headers(exchange.scope),
             body=_loads(raw),
         )
-        try:
-            if not _has_key(exchange.scope):
-                entry.status = 401
-                await exchange.json(401, _MISSING_AUTH)
-            else:
-                await handle_completion(exchange, self.state.runtime, entry)
-        finally:
-            self.state.record(entry)
+        self.state.record(entry)
+        if not _has_key(exchange.scope):
+            entry.status = 401
+            await exchange.json(401, _MISSING_AUTH)
+        else:
+            await handle_completion(exchange, self.state.runtime, entry)
 
     async def _control(self, exchange: Exchange, method: str, name: str) -> None:
         state = self.state

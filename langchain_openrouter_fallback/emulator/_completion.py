@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from langchain_openrouter_fallback.emulator._replies import (
@@ -43,7 +44,13 @@ __all__ = ["handle_completion"]
 _NO_RETRY = frozenset({401, 402})
 _PADDING = b"\n         \n"
 _MALFORMED = b'data: {"id": "gen-malformed", "choices": [{"delta": {"content": "\n\n'
-_Failure = tuple[int, dict[str, Any], dict[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
 
 
 def _validate(body: Any) -> dict[str, Any]:
@@ -71,22 +78,31 @@ async def handle_completion(exchange: Exchange, runtime: Runtime, entry: LogEntr
     failure: _Failure | None = None
     for route in routes:
         outcome = _try_model(runtime, route, prefs, prompt_tokens, entry)
-        if isinstance(outcome, tuple):
+        if isinstance(outcome, _Failure):
             failure = outcome
-            if outcome[0] in _NO_RETRY:
+            if outcome.status in _NO_RETRY:
                 break
             continue
         provider, fault = outcome
-        await _serve(exchange, runtime, body, route, provider, fault, prompt_tokens, entry)
+        await _serve(
+            exchange,
+            runtime=runtime,
+            body=body,
+            route=route,
+            provider=provider,
+            fault=fault,
+            prompt_tokens=prompt_tokens,
+            entry=entry,
+        )
         return
-    status, error, headers = failure or _no_endpoints(routes[-1].model)
-    entry.status = status
-    await exchange.json(status, dumps(error), headers)
+    failure = failure or _no_endpoints(routes[-1].model)
+    entry.status = failure.status
+    await exchange.json(failure.status, dumps(failure.body), failure.headers)
 
 
 def _no_endpoints(model: str) -> _Failure:
     message = f"No endpoints found for {model} matching your provider preferences."
-    return 404, error_body(404, message), {}
+    return _Failure(404, error_body(404, message), {})
 
 
 def _try_model(
@@ -104,19 +120,21 @@ def _try_model(
     limit = route.context_length
     if limit is not None and prompt_tokens > limit:
         entry.attempts.append({"model": route.model, "provider": None, "status": 400})
-        return 400, context_length_error(limit, prompt_tokens, len(providers)), {}
+        return _Failure(400, context_length_error(limit, prompt_tokens, len(providers)), {})
     attempt = runtime.plan.next_attempt(route.model)
     failure: _Failure = _no_endpoints(route.model)
     for provider in providers:
-        fault = runtime.plan.pick(route.model, provider, attempt) if runtime.plan.has_faults else None
+        fault = (
+            runtime.plan.pick(route.model, provider, attempt) if runtime.plan.has_faults else None
+        )
         if fault is None or fault.effect != "error":
             return provider, fault
-        failure = fault_error(fault.error_spec, route.served_as, provider, prompt_tokens)
+        failure = _Failure(*fault_error(fault.error_spec, route.served_as, provider, prompt_tokens))
         entry.attempts.append(
-            {"model": route.model, "provider": provider, "status": failure[0], "fault": "error"}
+            {"model": route.model, "provider": provider, "status": failure.status, "fault": "error"}
         )
         entry.fault = "error"
-        if failure[0] in _NO_RETRY:
+        if failure.status in _NO_RETRY:
             break
     return failure
 
@@ -137,6 +155,7 @@ def _served(runtime: Runtime, route: ModelRoute, provider: str, prompt_tokens: i
 
 async def _serve(
     exchange: Exchange,
+    *,
     runtime: Runtime,
     body: dict[str, Any],
     route: ModelRoute,
@@ -147,7 +166,9 @@ async def _serve(
 ) -> None:
     effect = fault.effect if fault is not None else None
     entry.model, entry.provider, entry.fault, entry.status = route.served_as, provider, effect, 200
-    entry.attempts.append({"model": route.model, "provider": provider, "status": 200, "fault": effect})
+    entry.attempts.append(
+        {"model": route.model, "provider": provider, "status": 200, "fault": effect}
+    )
     latency = (route.behaviour.latency if route.behaviour else 0.0) + (
         (fault.latency or 0.0) if fault is not None else 0.0
     )
@@ -170,9 +191,9 @@ async def _serve(
     data = completion_body(served, reply, completion_tokens)
     if effect == "choices_null":
         data["choices"] = None
-    await exchange.json(200, _PADDING * runtime.scenario.padding + dumps(data), {
-        "x-generation-id": served.gen_id
-    })
+    await exchange.json(
+        200, _PADDING * runtime.scenario.padding + dumps(data), {"x-generation-id": served.gen_id}
+    )
 
 
 async def _pre_header_fault(
@@ -220,7 +241,8 @@ async def _stream(
     await exchange.start_stream(gen_id)
     await exchange.body(KEEPALIVE * settings.keepalives_before, more=True)
     if fault is not None and fault.slow_first_token is not None:
-        seconds = None if fault.slow_first_token == "forever" else float(fault.slow_first_token)
+        wait = fault.slow_first_token
+        seconds = None if isinstance(wait, str) else float(wait)  # str: "forever"
         if await _keepalives(exchange, seconds, settings.keepalive_interval):
             await exchange.cut()
             return

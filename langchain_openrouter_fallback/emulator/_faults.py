@@ -12,6 +12,8 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from langchain_openrouter_fallback.emulator._scenario import Fault, Flap, Scenario
 
 __all__ = ["FaultPlan"]
@@ -20,10 +22,11 @@ __all__ = ["FaultPlan"]
 class FaultPlan:
     """Decides which fault (if any) hits each provider attempt."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, clock: Callable[[], float] = time.monotonic) -> None:
         """Start counters and the flap clock now; seed the random source."""
         self.scenario = scenario
-        self.started = time.monotonic()
+        self._clock = clock
+        self.started = clock()
         self._rng = random.Random(scenario.seed)  # noqa: S311 - deterministic test double
         self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -64,7 +67,7 @@ class FaultPlan:
         """The first scripted fault matching this model, provider and attempt number."""
         if not self._by_model:
             return None
-        now = time.monotonic()
+        now = self._clock()
         for key in (model, "*"):
             for fault in self._by_model.get(key, ()):
                 if self._matches(fault, provider, attempt, now):

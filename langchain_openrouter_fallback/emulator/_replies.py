@@ -141,9 +141,7 @@ def _array_value(schema: dict[str, Any], root: dict[str, Any], depth: int) -> li
     return [schema_value(schema.get("items") or {}, root, depth + 1) for _ in range(count)]
 
 
-def schema_value(
-    schema: dict[str, Any], root: dict[str, Any] | None = None, depth: int = 0
-) -> Any:
+def schema_value(schema: dict[str, Any], root: dict[str, Any] | None = None, depth: int = 0) -> Any:
     """A deterministic value valid against a (practical subset of) JSON Schema.
 
     Required properties are filled with type-appropriate placeholders; ``enum``/``const``

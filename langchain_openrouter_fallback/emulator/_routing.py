@@ -135,19 +135,21 @@ class Router:
         if info is None and model not in models:
             return None
         behaviour = models.get(model) or models.get("*")
-        anthropic = model.startswith("anthropic/")
+        served_as = behaviour.served_as if behaviour else None
+        providers = behaviour.providers if behaviour else None
+        context = behaviour.context_length if behaviour else None
+        if info is not None:
+            served_as = served_as or info.canonical_slug
+            context = context or info.context_length
         return ModelRoute(
             model=model,
-            served_as=(behaviour and behaviour.served_as)
-            or (info and info.canonical_slug)
-            or model,
-            providers=tuple((behaviour and behaviour.providers) or default_providers(model)),
+            served_as=served_as or model,
+            providers=tuple(providers or default_providers(model)),
             behaviour=behaviour,
-            context_length=(behaviour and behaviour.context_length)
-            or (info and info.context_length),
-            prompt_price=max(0.0, (info and info.prompt_price) or 0.0),
-            completion_price=max(0.0, (info and info.completion_price) or 0.0),
-            native_finish=_ANTHROPIC_FINISH if anthropic else {},
+            context_length=context,
+            prompt_price=max(0.0, (info.prompt_price or 0.0) if info else 0.0),
+            completion_price=max(0.0, (info.completion_price or 0.0) if info else 0.0),
+            native_finish=_ANTHROPIC_FINISH if model.startswith("anthropic/") else {},
         )
 
     def candidates(self, body: dict[str, Any]) -> list[ModelRoute]:

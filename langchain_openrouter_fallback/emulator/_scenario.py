@@ -232,7 +232,7 @@ class Scenario(BaseModel):
     seed: int = 0
     stream: StreamSettings = Field(default_factory=StreamSettings)
     padding: int = Field(default=0, ge=0)
-    """Leading ``"\\n         \\n"`` blocks before non-streaming JSON bodies (as seen on the wire)."""
+    """Leading whitespace blocks before non-streaming JSON bodies (as seen on the wire)."""
 
 
 def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:

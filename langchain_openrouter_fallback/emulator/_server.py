@@ -22,22 +22,23 @@ if TYPE_CHECKING:
     from langchain_openrouter_fallback.emulator._scenario import Scenario
     from langchain_openrouter_fallback.emulator._state import LogEntry
 
-__all__ = ["DEFAULT_HOST", "Emulator", "serve_forever"]
+__all__ = ["DEFAULT_HOST", "Emulator"]
 
 DEFAULT_HOST = "127.0.0.1"
 _STARTUP_TIMEOUT = 30.0
 _BACKLOG = 4096
 
 
-class _Protocol(HttpToolsProtocol):  # type: ignore[misc]
+class _Protocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, exposing the transport to the app (cuts and resets)."""
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self.scope["extensions"] = {TRANSPORT_EXTENSION: self.transport}
+        # The ASGI typing wants dict values per extension; ours is a transport object.
+        self.scope["extensions"] = {TRANSPORT_EXTENSION: self.transport}  # type: ignore[dict-item]
 
 
-class _Server(uvicorn.Server):  # type: ignore[misc]
+class _Server(uvicorn.Server):
     """A uvicorn server that reports readiness and stops on an event instead of polling."""
 
     def __init__(self, config: uvicorn.Config, app: EmulatorApp) -> None:
@@ -90,6 +91,8 @@ def _config(app: EmulatorApp) -> uvicorn.Config:
         lifespan="on",
         log_config=None,
         access_log=False,
+        proxy_headers=False,
+        server_header=False,
         backlog=_BACKLOG,
         timeout_graceful_shutdown=2,
     )
@@ -168,6 +171,10 @@ class Emulator:
     def reset(self) -> None:
         """Restart counters and the flap clock, and clear the log."""
         self.state.reset()
+
+    def wait_for_requests(self, count: int, timeout: float | None = None) -> bool:
+        """Block until ``count`` requests arrived (since the last reset); ``False`` on timeout."""
+        return self.state.wait_for_requests(count, timeout)
 
     def clear_log(self) -> None:
         """Forget logged requests (counters keep running)."""
@@ -251,9 +258,3 @@ class Emulator:
     ) -> None:
         """Stop without blocking the caller's event loop."""
         await asyncio.to_thread(self.stop)
-
-
-def serve_forever(emulator: Emulator, stop: threading.Event) -> None:
-    """Run ``emulator`` until ``stop`` is set (used by the CLI)."""
-    with emulator:
-        stop.wait()

@@ -26,11 +26,10 @@ if TYPE_CHECKING:
     from langchain_openrouter_fallback._catalog import Catalog
     from langchain_openrouter_fallback.emulator._scenario import Scenario
 
-__all__ = ["DEFAULT_LOG_LIMIT", "EmulatorState", "LogEntry", "Runtime", "ScenarioInput"]
+__all__ = ["DEFAULT_LOG_LIMIT", "EmulatorState", "LogEntry", "Runtime"]
 
 DEFAULT_LOG_LIMIT = 10_000
 _ID_ALPHABET = string.ascii_letters + string.digits
-ScenarioInput = "Scenario | dict[str, Any] | str | Path | None"
 
 
 @dataclass(slots=True)
@@ -92,7 +91,8 @@ class EmulatorState:
         self.catalog = catalog or load_catalog()
         self.runtime = Runtime(load_scenario(scenario), self.catalog)
         self._log: deque[LogEntry] = deque(maxlen=log_limit)
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
+        self._seen = 0
 
     @property
     def scenario(self) -> Scenario:
@@ -106,13 +106,19 @@ class EmulatorState:
     def reset(self) -> None:
         """Restart counters and the flap clock of the current scenario and clear the log."""
         self.runtime = Runtime(self.runtime.scenario, self.catalog)
-        with self._lock:
-            self._log.clear()
+        self.clear_log()
 
     def record(self, entry: LogEntry) -> None:
-        """Append to the request log."""
+        """Append to the request log (on arrival; the entry is completed in place)."""
         with self._lock:
             self._log.append(entry)
+            self._seen += 1
+            self._lock.notify_all()
+
+    def wait_for_requests(self, count: int, timeout: float | None = None) -> bool:
+        """Block until ``count`` requests arrived since the last reset; ``False`` on timeout."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._seen >= count, timeout)
 
     @property
     def log(self) -> list[LogEntry]:
@@ -124,3 +130,4 @@ class EmulatorState:
         """Forget logged requests."""
         with self._lock:
             self._log.clear()
+            self._seen = 0

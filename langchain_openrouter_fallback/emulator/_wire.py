@@ -42,7 +42,7 @@ _DEFAULT_MESSAGES = {
     400: "Provider returned error",
     401: "User not found.",
     402: "Insufficient credits. Add more using https://openrouter.ai/settings/credits",
-    403: "{model} requires moderation on OpenRouter. Your input was flagged for \"harassment\"",
+    403: '{model} requires moderation on OpenRouter. Your input was flagged for "harassment"',
     404: "No endpoints found for {model}.",
     408: "Request timed out",
     413: "Payload too large",
