@@ -56,15 +56,8 @@ class _StreamAttempt:
 
     def handle(self, event: SSEEvent) -> AIMessageChunk | None:
         """The chunk to pass on, if the event carries content; raises on in-band errors."""
-        if event.data is None:
-            return None  # keep-alive comment: never progress
-        try:
-            data = json.loads(event.data)
-        except ValueError:
-            self.notes.append(f"skipped malformed event {event.data[:60]!r}")
-            return None
-        if not isinstance(data, dict):
-            self.notes.append("skipped non-object event")
+        data = self._decode(event)
+        if data is None:
             return None
         chunk, finish = chunk_to_message(data)
         for key in ("model", "provider", "id"):
@@ -86,6 +79,23 @@ class _StreamAttempt:
             self.emitted = True
             return chunk
         return None
+
+    def _decode(self, event: SSEEvent) -> dict[str, Any] | None:
+        """The event's JSON object, or ``None`` (keep-alives; malformed events are noted)."""
+        if event.data is None:
+            return None  # keep-alive comment: never progress
+        try:
+            data = json.loads(event.data)
+        except ValueError:
+            self.notes.append(f"skipped malformed event {event.data[:60]!r}")
+            return None
+        if not isinstance(data, dict):
+            self.notes.append("skipped non-object event")
+            return None
+        if data.get("choices") is None and not data.get("usage") and not data.get("error"):
+            self.notes.append("skipped event with choices: null")
+            return None
+        return data
 
     @property
     def complete(self) -> bool:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from langchain_openrouter_fallback._health import default_registry
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CHAINS = ROOT / "examples" / "chains"
 RECORDINGS = Path(__file__).resolve().parent / "data" / "recordings"
@@ -32,3 +34,11 @@ def clean_environ(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         for key in _ENV_KEYS:
             os.environ.pop(key, None)
         os.environ.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def reset_breakers() -> Iterator[None]:
+    """Circuit-breaker state never leaks from one test into the next."""
+    default_registry().reset()
+    yield
+    default_registry().reset()

@@ -1,0 +1,244 @@
+"""Every emulator fault x {invoke, ainvoke, stream, astream} x {client, server}.
+
+Each case asserts which link served (or which error surfaced) and the attempt records.
+The primary is the faulted model; the emulator is real HTTP on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from langchain_openrouter_fallback import (
+    ChatOpenRouterFallback,
+    FallbackChain,
+    StreamInterruptedError,
+    UnrecoverableError,
+)
+from tests.chat_models.conftest import KEY
+
+PRIMARY = "openai/gpt-4o-mini"
+
+
+def chain(mode: str) -> FallbackChain:
+    """Primary with tight limits; server mode adds a second group so whole-group faults fall back."""
+    links = [
+        {
+            "model": PRIMARY,
+            "label": "primary",
+            "timeout": 1.0,
+            "first_token_timeout": 0.4,
+            "stall_timeout": 0.4,
+        },
+        {"model": "anthropic/claude-haiku-4.5", "label": "secondary", "timeout": 2},
+    ]
+    if mode == "server":
+        links += [
+            {"model": "google/gemini-2.5-flash", "label": "third", "timeout": 1},
+            {"model": "x-ai/grok-4", "label": "fourth", "timeout": 2},
+        ]
+    return FallbackChain.model_validate(
+        {
+            "name": f"matrix-{mode}",
+            "mode": mode,
+            "models": links,
+            "breaker": {"enabled": False},
+            "retry": {"max_retries": 0},
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Served:
+    """The request is answered by ``label``; earlier attempts failed with ``kinds``."""
+
+    label: str
+    kinds: tuple[str, ...] = ()
+    note: str | None = None
+    """A note the serving attempt must carry (a skipped event)."""
+
+
+@dataclass(frozen=True)
+class Raises:
+    """The request raises ``error`` (with ``kind`` for unrecoverable errors)."""
+
+    error: type[Exception]
+    kind: str | None = None
+
+
+INTERRUPTED = Raises(StreamInterruptedError)
+
+
+def fell_back(client_kind: str, server: Served | None = None) -> dict[str, tuple[object, object]]:
+    """Client mode: secondary after one failure of ``client_kind``; server: OpenRouter's own."""
+    client = Served("secondary", (client_kind,))
+    server = server or Served("secondary")
+    return {"client": (client, client), "server": (server, server)}
+
+
+def same(expect: object) -> dict[str, tuple[object, object]]:
+    return {"client": (expect, expect), "server": (expect, expect)}
+
+
+def by_method(
+    invoke: object, stream: object, server_invoke: object = None, server_stream: object = None
+) -> dict[str, tuple[object, object]]:
+    return {
+        "client": (invoke, stream),
+        "server": (server_invoke or invoke, server_stream or stream),
+    }
+
+
+GROUP_FAIL = Served("fourth", ("timeout",))
+
+CASES: dict[str, tuple[dict[str, object], dict[str, tuple[object, object]]]] = {
+    "500": ({"error": 500}, fell_back("server")),
+    "502": ({"error": 502}, fell_back("server")),
+    "503": ({"error": 503}, fell_back("server")),
+    "529": ({"error": 529}, fell_back("server")),
+    "429": ({"error": {"status": 429, "retry_after": 1}}, fell_back("rate_limit")),
+    "408": ({"error": 408}, fell_back("timeout")),
+    "524": ({"error": 524}, fell_back("timeout")),
+    "404": ({"error": 404}, fell_back("invalid_model")),
+    "403-moderation": ({"error": 403}, fell_back("content_policy")),
+    "400-context": ({"error": "context_length"}, fell_back("context_length")),
+    "legacy-metadata": (
+        {"error": {"status": 502, "metadata_style": "legacy"}},
+        fell_back("server"),
+    ),
+    "401": ({"error": 401}, same(Raises(UnrecoverableError, "auth"))),
+    "402": ({"error": 402}, same(Raises(UnrecoverableError, "payment"))),
+    "hang": (
+        {"hang": True},
+        {
+            "client": (Served("secondary", ("timeout",)),) * 2,
+            "server": (GROUP_FAIL,) * 2,
+        },
+    ),
+    # Server mode: the group's budget (sum of its links' timeouts) outlasts the latency, but
+    # the stream's first-token limit does not.
+    "latency": (
+        {"latency": 1.5},
+        by_method(
+            Served("secondary", ("timeout",)),
+            Served("secondary", ("timeout",)),
+            Served("primary"),
+            GROUP_FAIL,
+        ),
+    ),
+    "slow-first-token": (
+        {"slow_first_token": "forever"},
+        by_method(
+            Served("primary"),
+            Served("secondary", ("timeout",)),
+            Served("primary"),
+            GROUP_FAIL,
+        ),
+    ),
+    "stall-after-2": ({"stall_after": 2}, by_method(Served("primary"), INTERRUPTED)),
+    "cut-after-2": ({"cut_after": 2}, by_method(Served("primary"), INTERRUPTED)),
+    "midstream-error-after-2": (
+        {"midstream_error": {"after": 2, "code": 502}},
+        by_method(Served("primary"), INTERRUPTED),
+    ),
+    "midstream-error-string-code": (
+        {"midstream_error": {"after": 0, "code": "server_error", "finish_reason": None}},
+        by_method(
+            Served("primary"),
+            Served("secondary", ("server",)),
+            Served("primary"),
+            Served("fourth", ("server",)),
+        ),
+    ),
+    "malformed-chunk": (
+        {"malformed_chunk": {"after": 1}},
+        by_method(
+            Served("primary"),
+            Served("primary", note="skipped malformed event"),
+        ),
+    ),
+    "missing-done": ({"missing_done": True}, same(Served("primary"))),
+    "error-200": (
+        {"error_200": True},
+        {
+            "client": (Served("secondary", ("server",)),) * 2,
+            "server": (Served("fourth", ("server",)),) * 2,
+        },
+    ),
+    # In a stream the emulator replaces the first content chunk with `choices: null`: the
+    # event is skipped and recorded (its text never existed to pass on).
+    "choices-null": (
+        {"choices_null": True},
+        by_method(
+            Served("secondary", ("malformed",)),
+            Served("primary", note="choices: null"),
+            Served("fourth", ("malformed",)),
+            Served("primary", note="choices: null"),
+        ),
+    ),
+    "reset": (
+        {"reset": True},
+        {
+            "client": (Served("secondary", ("network",)),) * 2,
+            "server": (Served("fourth", ("network",)),) * 2,
+        },
+    ),
+}
+
+METHODS = ["invoke", "ainvoke", "stream", "astream"]
+
+
+async def call(llm: ChatOpenRouterFallback, method: str):
+    """Run one request; streams are joined and their last chunk returned with the text."""
+    if method == "invoke":
+        return llm.invoke("Say hello"), None
+    if method == "ainvoke":
+        return await llm.ainvoke("Say hello"), None
+    if method == "stream":
+        chunks = list(llm.stream("Say hello"))
+    else:
+        chunks = [c async for c in llm.astream("Say hello")]
+    return chunks[-1], "".join(c.text for c in chunks)
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("mode", ["client", "server"])
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("case", list(CASES))
+async def test_fault(emu, case, method, mode):
+    """The faulted primary leads to exactly the documented outcome, with complete records."""
+    fault, expectations = CASES[case]
+    expected = expectations[mode][0 if method.endswith("invoke") else 1]
+    emu.set_scenario({"faults": [{"model": PRIMARY, **fault}]})
+    llm = ChatOpenRouterFallback(chain=chain(mode), api_key=KEY, base_url=emu.base_url)
+    if isinstance(expected, Raises):
+        with pytest.raises(expected.error) as info:
+            await call(llm, method)
+        attempts = info.value.attempts
+        assert attempts, "errors carry their attempts"
+        if expected.kind:
+            assert expected.kind == attempts[-1].error_kind
+        if expected.error is StreamInterruptedError:
+            assert info.value.partial_text
+            assert "interrupted" == attempts[-1].error_kind
+        return
+    message, text = await call(llm, method)
+    fallback = message.response_metadata["fallback"]
+    assert expected.label == fallback["served_by"]
+    attempts = fallback["attempts"]
+    assert list(expected.kinds) == [a["error_kind"] for a in attempts[:-1]]
+    assert all("error" == a["outcome"] for a in attempts[:-1])
+    assert "ok" == attempts[-1]["outcome"]
+    assert message.response_metadata["model_name"]
+    assert message.response_metadata["provider"]
+    assert message.usage_metadata["total_tokens"] > 0
+    if expected.note:
+        assert any(expected.note in note for note in attempts[-1]["notes"])
+    elif text is not None:
+        assert text.startswith("This is the OpenRouter emulator")
+        assert text.endswith(".")
+    for attempt in attempts:
+        assert {"label", "model", "outcome", "error_kind", "status_code", "elapsed_ms"} <= set(
+            attempt
+        )
