@@ -1,0 +1,71 @@
+"""Fallback chains -> LiteLLM Router kwargs and proxy ``config.yaml`` (no litellm import).
+
+Usage::
+
+    import litellm_config
+
+    kwargs = litellm_config.router_kwargs("chains/default.yaml")  # litellm.Router(**kwargs)
+    text = litellm_config.proxy_yaml(["chains/default.yaml"])  # litellm --config
+    litellm_config.lint(chain)  # what LiteLLM cannot reproduce
+
+or ``openrouter-fallback litellm CHAIN_FILES... -o config.yaml [--strict]``.
+
+The mapping (client mode; the litellm 1.103.7 source decides every choice):
+
+- one deployment per link, ``model_name`` and ``model_info.id`` both ``<chain>/<label>``
+  (so ``x-litellm-model-id`` names the link that served), ``openrouter/<id>``,
+  ``api_key: os.environ/OPENROUTER_API_KEY``, ``timeout`` (capped by ``deadline``),
+  ``stream_timeout`` from ``first_token_timeout``, ``max_retries: 0`` (one retry owner),
+  ``extra_body.provider`` and the chain + link ``params`` (OpenAI ones as litellm params,
+  the rest in ``extra_body``), ``max_input_tokens`` / ``max_output_tokens`` from the catalog.
+- ``<chain>`` is a ``model_group_alias`` of the first link's group, so the primary has one
+  deployment and one cooldown state whichever name is called; ``fallbacks``
+  ``[{"<chain>": [<label2>, ...]}]``: ``run_async_fallback`` walks that list in order and
+  returns the first success.
+- retries: ``num_retries: 0`` plus a ``retry_policy`` with every field explicit (the
+  chain's ``max_retries`` for the kinds in ``retry.on``, 0 elsewhere); link overrides go in
+  ``model_group_retry_policy``; ``retry_after`` from ``backoff``.
+- breaker: ``allowed_fails = failures - 1`` (LiteLLM cools down when the count *exceeds* it),
+  ``cooldown_time = cooldown``, and an ``allowed_fails_policy``. The policy is what makes a
+  single-deployment group cool down at all: without ``allowed_fails_policy`` or a
+  non-default ``allowed_fails``, ``_should_cooldown_deployment``
+  (``router_utils/cooldown_handlers.py``) takes its "BASE CASE" branch, which only cools a
+  single-deployment group down after 100 % failures over
+  ``SINGLE_DEPLOYMENT_TRAFFIC_FAILURE_THRESHOLD`` (1000) requests a minute. With a policy it
+  calls ``should_cooldown_based_on_allowed_fails_policy``, which has no single-deployment
+  exemption. A disabled breaker becomes ``disable_cooldowns`` (or a deployment
+  ``cooldown_time: 0``, which ``_should_run_cooldown_logic`` skips). LiteLLM counts fails
+  within a ``cooldown_time`` window rather than consecutive ones.
+- ``enable_pre_call_checks: true``: ``Router._pre_call_checks`` drops deployments whose
+  ``max_input_tokens`` is below the prompt's token count and raises
+  ``ContextWindowExceededError`` when none is left, which falls through the chain.
+  OpenRouter itself reports context-length and moderation failures as plain 400 / 403
+  bodies, which LiteLLM maps to ``BadRequestError`` / ``PermissionDeniedError``, so
+  ``context_window_fallbacks`` and ``content_policy_fallbacks`` never fire on them; they are
+  emitted anyway (the same lists as ``fallbacks``) because pre-call checks and other
+  providers do raise those types, and when set LiteLLM uses them *instead of* ``fallbacks``.
+- ``shared_state`` -> ``redis_url`` (or host/port with ``redis_password:
+  os.environ/REDIS_PASSWORD`` when the URL holds a password), so cooldowns and fail
+  counters are shared across proxy instances; ``deadline`` -> router ``timeout``.
+
+Server mode: one deployment per ``group_links`` group with ``extra_body.models`` (at most
+3) and ``extra_body.provider``; its context window is the group's widest.
+
+Generating never imports litellm; validate against the real thing (``pip install
+langchain-openrouter-fallback[litellm]``).
+"""
+
+from __future__ import annotations
+
+from litellm_config._inputs import ChainsInput, LiteLLMConfigError
+from litellm_config._lint import lint
+from litellm_config._mapping import proxy_config, proxy_yaml, router_kwargs
+
+__all__ = [
+    "ChainsInput",
+    "LiteLLMConfigError",
+    "lint",
+    "proxy_config",
+    "proxy_yaml",
+    "router_kwargs",
+]

@@ -1,5 +1,4 @@
 """Every scripted fault, observed over raw HTTP (httpx or a plain socket)."""
-# ruff: noqa: SIM300 - assertions are written `expected == actual` (STYLE.md rule 41)
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
 """Scenario documents: example files load, invalid ones fail with one clear paragraph."""
-# ruff: noqa: SIM300 - assertions are written `expected == actual` (STYLE.md rule 41)
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
 """OpenRouter request/response semantics of the emulator over real HTTP."""
-# ruff: noqa: SIM300 - assertions are written `expected == actual` (STYLE.md rule 41)
 
 from __future__ import annotations
 

@@ -185,8 +185,23 @@ DOC_STRATEGY = st.recursive(
     lambda children: (
         st.lists(children, max_size=4)
         | st.dictionaries(
-            st.sampled_from(["name", "mode", "models", "model", "label", "timeout", "provider",
-                             "order", "sort", "params", "requires", "chains", "x"]),
+            st.sampled_from(
+                [
+                    "name",
+                    "mode",
+                    "models",
+                    "model",
+                    "label",
+                    "timeout",
+                    "provider",
+                    "order",
+                    "sort",
+                    "params",
+                    "requires",
+                    "chains",
+                    "x",
+                ]
+            ),
             children,
             max_size=5,
         )

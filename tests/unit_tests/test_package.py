@@ -34,5 +34,7 @@ def test_import_pulls_in_neither_litellm_nor_openai():
         "bad = [m for m in sys.modules if m.split('.')[0] in ('litellm', 'openai')];"
         "print(bad); sys.exit(1 if bad else 0)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
     assert 0 == result.returncode, result.stdout + result.stderr

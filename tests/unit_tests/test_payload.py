@@ -73,7 +73,9 @@ def test_parameter_precedence_call_over_link_over_chain():
     chain = FallbackChain.model_validate(
         {
             "params": {"temperature": 0.1, "max_tokens": 100, "top_p": 0.5},
-            "models": [{"model": "openai/gpt-4o", "params": {"temperature": 0.7, "max_tokens": 50}}],
+            "models": [
+                {"model": "openai/gpt-4o", "params": {"temperature": 0.7, "max_tokens": 50}}
+            ],
         }
     )
     (body,) = chain.openrouter_payloads([("user", "x")], max_tokens=5)

@@ -1,0 +1,47 @@
+"""``openrouter-fallback litellm``: write a LiteLLM proxy config and lint what it cannot carry."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from litellm_config._inputs import collect_chains
+from litellm_config._lint import lint
+from litellm_config._mapping import proxy_yaml
+
+if TYPE_CHECKING:
+    import argparse
+
+__all__ = ["register"]
+
+
+def _cmd_litellm(args: argparse.Namespace) -> int:
+    chains = collect_chains([Path(path) for path in args.files])
+    text = proxy_yaml(chains, api_base=args.api_base)
+    warnings = [f"{name}: {w}" for name, chain in chains.items() for w in lint(chain)]
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output} ({len(chains)} chains)", file=sys.stderr)
+    return 1 if warnings and args.strict else 0
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``litellm`` subcommand to the main CLI's subparsers."""
+    parser = subparsers.add_parser(
+        "litellm",
+        help="write a LiteLLM proxy config.yaml that fails over like the chains",
+        description=(
+            "Generate a `litellm --config` file from chain files. Warnings about behaviour "
+            "LiteLLM cannot reproduce go to stderr."
+        ),
+    )
+    parser.add_argument("files", nargs="+", metavar="CHAIN_FILE")
+    parser.add_argument("-o", "--output", help="config file to write (default: stdout)")
+    parser.add_argument("--api-base", help="override every chain's base_url (e.g. an emulator)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
+    parser.set_defaults(func=_cmd_litellm)

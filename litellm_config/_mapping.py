@@ -1,0 +1,322 @@
+"""Chains -> LiteLLM ``model_list`` and router settings (see the package docstring for why).
+
+Nothing here imports litellm: the output is plain data that ``litellm.Router(**kwargs)``
+and ``litellm --config`` accept.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from langchain_openrouter_fallback._catalog import load_catalog
+from langchain_openrouter_fallback._payload import group_links, merge_params
+from litellm_config._inputs import ChainsInput, LiteLLMConfigError, collect_chains
+from litellm_config._policies import (
+    allowed_fails,
+    allowed_fails_policy,
+    redis_settings,
+    retry_policy,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from langchain_openrouter_fallback._catalog import Catalog
+    from langchain_openrouter_fallback._chain import BreakerPolicy, FallbackChain, Link
+
+__all__ = [
+    "API_KEY_REF",
+    "OPENAI_PARAMS",
+    "Generated",
+    "deployments",
+    "generate",
+    "proxy_config",
+    "proxy_yaml",
+    "router_kwargs",
+]
+
+API_KEY_REF = "os.environ/OPENROUTER_API_KEY"
+"""How every deployment names the key: resolved by LiteLLM at load time, never written."""
+
+OPENAI_PARAMS = frozenset(
+    {
+        "frequency_penalty",
+        "logit_bias",
+        "logprobs",
+        "max_completion_tokens",
+        "max_tokens",
+        "n",
+        "parallel_tool_calls",
+        "presence_penalty",
+        "reasoning_effort",
+        "response_format",
+        "seed",
+        "stop",
+        "temperature",
+        "tool_choice",
+        "tools",
+        "top_logprobs",
+        "top_p",
+        "user",
+    }
+)
+"""Chain ``params`` LiteLLM maps itself (set in ``litellm_params``); others go to ``extra_body``."""
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Safe YAML without ``&anchors``: a config is read by people, not only by parsers."""
+
+    def ignore_aliases(self, data: Any) -> bool:  # noqa: ARG002 - the YAML hook's signature
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Generated:
+    """One generation: the deployments plus the router settings, before packaging."""
+
+    model_list: list[dict[str, Any]]
+    settings: dict[str, Any]
+
+
+def _effective_breaker(chain: FallbackChain, link: Link) -> BreakerPolicy:
+    return link.breaker or chain.breaker
+
+
+def _attempt_timeout(chain: FallbackChain, link: Link) -> float | None:
+    limits = [t for t in (link.timeout, chain.deadline) if t is not None]
+    return min(limits) if limits else None
+
+
+def _split_params(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    known = {k: v for k, v in params.items() if k in OPENAI_PARAMS}
+    extra = {k: v for k, v in params.items() if k not in OPENAI_PARAMS}
+    return known, extra
+
+
+def _model_info(
+    deployment_id: str, links: Sequence[Link], catalog: Catalog, *, widest: bool
+) -> dict[str, Any]:
+    """``id`` plus the context window pre-call checks use (a server group fits the widest)."""
+    info: dict[str, Any] = {"id": deployment_id}
+    found = [catalog.get(link.model) for link in links]
+    contexts = [m.context_length for m in found if m is not None and m.context_length]
+    outputs = [m.max_completion_tokens for m in found if m is not None and m.max_completion_tokens]
+    if contexts and len(contexts) == len(links):
+        info["max_input_tokens"] = max(contexts) if widest else min(contexts)
+    if outputs and len(outputs) == len(links):
+        info["max_output_tokens"] = max(outputs) if widest else min(outputs)
+    return info
+
+
+def _deployment(
+    chain: FallbackChain,
+    links: Sequence[Link],
+    *,
+    api_base: str | None,
+    catalog: Catalog,
+) -> dict[str, Any]:
+    first = links[0]
+    name = f"{chain.name}/{first.label}"
+    params: dict[str, Any] = {"model": f"openrouter/{first.model}", "api_key": API_KEY_REF}
+    if api_base or chain.base_url:
+        params["api_base"] = (api_base or chain.base_url or "").rstrip("/")
+    timeout = _attempt_timeout(chain, first)
+    if timeout is not None:
+        params["timeout"] = timeout
+    if first.first_token_timeout is not None:
+        params["stream_timeout"] = min(first.first_token_timeout, timeout or float("inf"))
+    params["max_retries"] = 0
+    known, extra = _split_params(merge_params(chain.params, first.params))
+    params.update(known)
+    extra_body = dict(extra)
+    if chain.mode == "server":
+        extra_body["models"] = [link.model for link in links]
+        if chain.legacy_route:
+            extra_body["route"] = "fallback"
+    if first.provider is not None:
+        extra_body["provider"] = first.provider.to_payload()
+    if extra_body:
+        params["extra_body"] = extra_body
+    info = _model_info(name, links, catalog, widest=chain.mode == "server")
+    return {"model_name": name, "litellm_params": params, "model_info": info}
+
+
+def deployments(
+    chain: FallbackChain, *, api_base: str | None = None, catalog: Catalog | None = None
+) -> list[dict[str, Any]]:
+    """``model_list`` entries: one per link (client mode) or per ``group_links`` group (server)."""
+    catalog = catalog or load_catalog()
+    groups = group_links(chain) if chain.mode == "server" else [[link] for link in chain.models]
+    return [_deployment(chain, group, api_base=api_base, catalog=catalog) for group in groups]
+
+
+def _breaker_overrides(
+    chain: FallbackChain, entries: list[dict[str, Any]], reference: BreakerPolicy
+) -> None:
+    """Deployment-level breaker where a link (or chain) differs from the router-level one."""
+    for entry in entries:
+        label = entry["model_name"].removeprefix(f"{chain.name}/")
+        breaker = _effective_breaker(chain, chain.link(label))
+        if breaker == reference:
+            continue
+        info = entry["model_info"]
+        if not breaker.enabled:
+            # `_should_run_cooldown_logic` skips a deployment whose cooldown time is 0.
+            info["cooldown_time"] = 0
+            continue
+        info["allowed_fails_policy"] = allowed_fails_policy(breaker)
+        info["cooldown_time"] = breaker.cooldown
+
+
+def _retry_overrides(
+    chain: FallbackChain, entries: list[dict[str, Any]], reference: dict[str, int]
+) -> dict[str, dict[str, int]]:
+    """``model_group_retry_policy`` entries for groups whose policy differs from the router's."""
+    overrides: dict[str, dict[str, int]] = {}
+    for index, entry in enumerate(entries):
+        label = entry["model_name"].removeprefix(f"{chain.name}/")
+        policy = retry_policy(chain.link(label).retry or chain.retry)
+        if policy == reference:
+            continue
+        overrides[entry["model_name"]] = policy
+        if index == 0:
+            overrides[chain.name] = policy
+    return overrides
+
+
+def _check_unique(chains: dict[str, FallbackChain], model_list: list[dict[str, Any]]) -> None:
+    seen: set[str] = set()
+    names = [*chains, *(entry["model_name"] for entry in model_list)]
+    for name in names:
+        if name in seen:
+            msg = f"model name {name!r} is used twice; rename a chain or a label"
+            raise LiteLLMConfigError(msg)
+        seen.add(name)
+
+
+def _shared_redis(chains: dict[str, FallbackChain]) -> dict[str, Any]:
+    urls = sorted({c.shared_state for c in chains.values() if c.shared_state})
+    if len(urls) > 1:
+        msg = "chains name different shared_state URLs; one LiteLLM router has one Redis"
+        raise LiteLLMConfigError(msg)
+    return redis_settings(urls[0]) if urls else {}
+
+
+def _fallbacks(chain: FallbackChain, entries: list[dict[str, Any]]) -> dict[str, list[str]]:
+    return {chain.name: [entry["model_name"] for entry in entries[1:]]}
+
+
+def _reference_breaker(chains: dict[str, FallbackChain]) -> BreakerPolicy | None:
+    """The router-level breaker: the first enabled one (``None``: no link has a breaker)."""
+    for chain in chains.values():
+        for link in chain.models:
+            breaker = _effective_breaker(chain, link)
+            if breaker.enabled:
+                return chain.breaker if chain.breaker.enabled else breaker
+    return None
+
+
+def _breaker_settings(
+    chains: dict[str, FallbackChain], per_chain: dict[str, list[dict[str, Any]]]
+) -> dict[str, Any]:
+    reference = _reference_breaker(chains)
+    if reference is None:
+        return {"disable_cooldowns": True}
+    for chain in chains.values():
+        _breaker_overrides(chain, per_chain[chain.name], reference)
+    return {
+        "allowed_fails": allowed_fails(reference),
+        "allowed_fails_policy": allowed_fails_policy(reference),
+        "cooldown_time": reference.cooldown,
+    }
+
+
+def _router_settings(
+    chains: dict[str, FallbackChain], per_chain: dict[str, list[dict[str, Any]]]
+) -> dict[str, Any]:
+    first = next(iter(chains.values()))
+    reference_retry = retry_policy(first.retry)
+    fallbacks = [_fallbacks(c, per_chain[c.name]) for c in chains.values() if c.models[1:]]
+    group_retry: dict[str, dict[str, int]] = {}
+    for chain in chains.values():
+        group_retry.update(_retry_overrides(chain, per_chain[chain.name], reference_retry))
+    settings: dict[str, Any] = {
+        "model_group_alias": {c.name: per_chain[c.name][0]["model_name"] for c in chains.values()},
+        "fallbacks": fallbacks,
+        "context_window_fallbacks": copy.deepcopy(fallbacks),
+        "content_policy_fallbacks": copy.deepcopy(fallbacks),
+        "max_fallbacks": max(5, *(len(entries) for entries in per_chain.values())),
+        "enable_pre_call_checks": True,
+        "num_retries": 0,
+        "retry_policy": reference_retry,
+        "retry_after": first.retry.backoff,
+    }
+    if group_retry:
+        settings["model_group_retry_policy"] = group_retry
+    settings.update(_breaker_settings(chains, per_chain))
+    deadlines = {c.deadline for c in chains.values()}
+    if len(deadlines) == 1 and first.deadline is not None:
+        settings["timeout"] = first.deadline
+    settings.update(_shared_redis(chains))
+    return settings
+
+
+def generate(chains: ChainsInput, *, api_base: str | None = None) -> Generated:
+    """Build the model list and router settings for every chain.
+
+    Raises:
+        LiteLLMConfigError: names collide, or chains disagree on ``shared_state``.
+    """
+    named = collect_chains(chains)
+    catalog = load_catalog()
+    per_chain = {
+        name: deployments(chain, api_base=api_base, catalog=catalog)
+        for name, chain in named.items()
+    }
+    model_list = [entry for entries in per_chain.values() for entry in entries]
+    _check_unique(named, model_list)
+    return Generated(model_list=model_list, settings=_router_settings(named, per_chain))
+
+
+def router_kwargs(chain_or_chains: ChainsInput, *, api_base: str | None = None) -> dict[str, Any]:
+    """Keyword arguments for ``litellm.Router(**kwargs)``.
+
+    Args:
+        chain_or_chains: a :class:`FallbackChain`, a chain file path, a list of either, or a
+            mapping name -> chain.
+        api_base: overrides every chain's ``base_url`` (e.g. an emulator's ``base_url``).
+
+    Returns:
+        ``{"model_list": [...], **router_settings}``. Deployments reference the key as
+        ``os.environ/OPENROUTER_API_KEY``; LiteLLM resolves it when the router loads.
+    """
+    generated = generate(chain_or_chains, api_base=api_base)
+    return {"model_list": generated.model_list, **generated.settings}
+
+
+def proxy_config(chains: ChainsInput, *, api_base: str | None = None) -> dict[str, Any]:
+    """The ``litellm --config`` document: ``model_list`` plus ``router_settings``.
+
+    Args:
+        chains: as for :func:`router_kwargs`.
+        api_base: overrides every chain's ``base_url``.
+    """
+    generated = generate(chains, api_base=api_base)
+    return {"model_list": generated.model_list, "router_settings": generated.settings}
+
+
+def proxy_yaml(chains: ChainsInput, *, api_base: str | None = None) -> str:
+    """:func:`proxy_config` as YAML text, with a header naming its source."""
+    config = proxy_config(chains, api_base=api_base)
+    names = ", ".join(alias for alias in config["router_settings"]["model_group_alias"])
+    header = (
+        f"# LiteLLM proxy config generated by `openrouter-fallback litellm` for: {names}\n"
+        "# Requires OPENROUTER_API_KEY in the proxy's environment. Do not edit by hand.\n"
+    )
+    return header + yaml.dump(
+        config, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=100
+    )

@@ -1,0 +1,61 @@
+"""Shared fixtures for the real-litellm tests: one emulator and one litellm import per module."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from langchain_openrouter_fallback import FallbackChain
+from langchain_openrouter_fallback.emulator import Emulator
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+TEST_KEY = "test-key-not-secret"
+SMALL = "mistralai/mistral-7b-instruct-v0.1"
+"""The catalog's smallest context window (2,824 tokens): the pre-call check's victim."""
+
+
+@pytest.fixture(scope="module")
+def litellm() -> Any:
+    """litellm, imported once (about 3 s) with the bundled cost map only."""
+    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+    return pytest.importorskip("litellm")
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    """One OpenRouter emulator on 127.0.0.1 for the module."""
+    with Emulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def emu(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    """The module's emulator with no faults and an empty log; a test key in the environment."""
+    emulator.set_scenario(None)
+    emulator.clear_log()
+    monkeypatch.setenv("OPENROUTER_API_KEY", TEST_KEY)
+    return emulator
+
+
+def chain(**overrides: Any) -> FallbackChain:
+    """A three-link client chain with a fast breaker (2 fails, 1 s cooldown)."""
+    body: dict[str, Any] = {
+        "name": "c",
+        "breaker": {"failures": 2, "cooldown": 1},
+        "models": [
+            {"model": "openai/gpt-4o-mini", "label": "primary", "timeout": 10},
+            {"model": "anthropic/claude-haiku-4.5", "label": "secondary", "timeout": 10},
+            {"model": "google/gemini-2.5-flash", "label": "last", "timeout": 10},
+        ],
+    }
+    body.update(overrides)
+    return FallbackChain.model_validate(body)
+
+
+def models_called(emu: Emulator) -> list[str]:
+    """Requested model ids, in order, from the emulator's log."""
+    return [entry.body["model"] for entry in emu.log]

@@ -1,0 +1,358 @@
+"""The generator and linter, without litellm: mapping, inputs, snapshots, secrets, CLI."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+import litellm_config
+from langchain_openrouter_fallback import FallbackChain
+from langchain_openrouter_fallback._cli import main
+from litellm_config._policies import redis_settings, retry_policy
+from tests.conftest import EXAMPLE_CHAINS
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+UPDATE = os.environ.get("UPDATE_SNAPSHOTS") == "1"
+EXAMPLES = sorted(EXAMPLE_CHAINS.iterdir())
+KEY_LIKE = re.compile(r"sk-or-|Bearer\s+\S+", re.IGNORECASE)
+
+
+def _chain(**overrides) -> FallbackChain:
+    body = {
+        "name": "c",
+        "models": [
+            {"model": "openai/gpt-4o-mini", "label": "a", "timeout": 20, "first_token_timeout": 5},
+            {"model": "anthropic/claude-haiku-4.5", "label": "b"},
+            {"model": "google/gemini-2.5-flash", "label": "c"},
+        ],
+    }
+    body.update(overrides)
+    return FallbackChain.model_validate(body)
+
+
+def test_one_deployment_per_link_named_and_identified_by_label():
+    """Client mode: one entry per link, model_name == model_info.id == <chain>/<label>."""
+    kwargs = litellm_config.router_kwargs(_chain())
+    assert ["c/a", "c/b", "c/c"] == [d["model_name"] for d in kwargs["model_list"]]
+    assert ["c/a", "c/b", "c/c"] == [d["model_info"]["id"] for d in kwargs["model_list"]]
+
+
+def test_litellm_params_of_a_link():
+    """Model, key reference, timeouts, no SDK retries, catalog limits."""
+    first = litellm_config.router_kwargs(_chain())["model_list"][0]
+    expected = {
+        "model": "openrouter/openai/gpt-4o-mini",
+        "api_key": "os.environ/OPENROUTER_API_KEY",
+        "timeout": 20.0,
+        "stream_timeout": 5.0,
+        "max_retries": 0,
+    }
+    assert expected == first["litellm_params"]
+    assert {"id": "c/a", "max_input_tokens": 128000, "max_output_tokens": 16384} == first[
+        "model_info"
+    ]
+
+
+def test_chain_group_and_fallbacks_follow_chain_order():
+    """<chain> aliases the first link and falls back through the rest in order."""
+    kwargs = litellm_config.router_kwargs(_chain())
+    assert {"c": "c/a"} == kwargs["model_group_alias"]
+    assert [{"c": ["c/b", "c/c"]}] == kwargs["fallbacks"]
+    assert kwargs["fallbacks"] == kwargs["context_window_fallbacks"]
+    assert kwargs["fallbacks"] == kwargs["content_policy_fallbacks"]
+    assert kwargs["enable_pre_call_checks"] is True
+
+
+def test_base_url_and_api_base_override():
+    """The chain's base_url becomes api_base; the argument wins over it."""
+    chain = _chain(base_url="https://example.test/api/v1/")
+    assert (
+        "https://example.test/api/v1"
+        == (litellm_config.router_kwargs(chain)["model_list"][0]["litellm_params"]["api_base"])
+    )
+    override = litellm_config.router_kwargs(chain, api_base="http://127.0.0.1:9/api/v1")
+    assert "http://127.0.0.1:9/api/v1" == override["model_list"][1]["litellm_params"]["api_base"]
+
+
+def test_params_split_between_litellm_params_and_extra_body():
+    """OpenAI params are litellm params; others and provider go to extra_body; link wins."""
+    chain = _chain(
+        params={"temperature": 0.2, "reasoning": {"effort": "low"}},
+        models=[
+            {
+                "model": "openai/gpt-4o-mini",
+                "label": "a",
+                "params": {"temperature": 0.7},
+                "provider": {"order": ["openai"], "allow_fallbacks": False},
+            },
+            "anthropic/claude-haiku-4.5",
+        ],
+    )
+    params = litellm_config.router_kwargs(chain)["model_list"][0]["litellm_params"]
+    assert 0.7 == params["temperature"]
+    expected = {
+        "reasoning": {"effort": "low"},
+        "provider": {"order": ["openai"], "allow_fallbacks": False},
+    }
+    assert expected == params["extra_body"]
+
+
+def test_deadline_caps_timeouts_and_sets_router_timeout():
+    """deadline is the router timeout and caps every link's timeout."""
+    kwargs = litellm_config.router_kwargs(_chain(deadline=10))
+    assert 10 == kwargs["timeout"]
+    assert [10.0, 10.0, 10.0] == [d["litellm_params"]["timeout"] for d in kwargs["model_list"]]
+
+
+def test_breaker_maps_to_allowed_fails_policy_and_cooldown():
+    """failures=N cools down after N fails (allowed_fails N-1), for every cooldown type."""
+    kwargs = litellm_config.router_kwargs(_chain(breaker={"failures": 4, "cooldown": 12}))
+    assert 3 == kwargs["allowed_fails"]
+    assert 12 == kwargs["cooldown_time"]
+    assert {3} == set(kwargs["allowed_fails_policy"].values())
+    assert "BadRequestErrorAllowedFails" not in kwargs["allowed_fails_policy"]
+
+
+def test_disabled_breaker_disables_cooldowns():
+    """A chain without a breaker turns LiteLLM cooldowns off."""
+    kwargs = litellm_config.router_kwargs(_chain(breaker={"enabled": False}))
+    assert kwargs["disable_cooldowns"] is True
+    assert "allowed_fails_policy" not in kwargs
+
+
+def test_link_breaker_override_is_deployment_level():
+    """A link's own breaker lands in its model_info; a disabled one gets cooldown_time 0."""
+    chain = _chain(
+        models=[
+            {
+                "model": "openai/gpt-4o-mini",
+                "label": "a",
+                "breaker": {"failures": 1, "cooldown": 5},
+            },
+            {"model": "anthropic/claude-haiku-4.5", "label": "b", "breaker": {"enabled": False}},
+            {"model": "google/gemini-2.5-flash", "label": "c"},
+        ]
+    )
+    infos = [d["model_info"] for d in litellm_config.router_kwargs(chain)["model_list"]]
+    assert 5 == infos[0]["cooldown_time"]
+    assert {0} == set(infos[0]["allowed_fails_policy"].values())
+    assert {
+        "id": "c/b",
+        "cooldown_time": 0,
+        "max_input_tokens": 200000,
+        "max_output_tokens": 64000,
+    } == infos[1]
+    assert "cooldown_time" not in infos[2]
+
+
+def test__retry_policy():
+    """max_retries for the kinds in `on`, an explicit 0 for every other field."""
+    chain = _chain(retry={"max_retries": 2, "on": ["rate_limit", "server"]})
+    expected = {
+        "BadRequestErrorRetries": 0,
+        "AuthenticationErrorRetries": 0,
+        "TimeoutErrorRetries": 0,
+        "RateLimitErrorRetries": 2,
+        "ContentPolicyViolationErrorRetries": 0,
+        "InternalServerErrorRetries": 2,
+        "ServiceUnavailableErrorRetries": 2,
+        "DefaultRetries": 0,
+    }
+    assert expected == retry_policy(chain.retry)
+    kwargs = litellm_config.router_kwargs(chain)
+    assert expected == kwargs["retry_policy"]
+    assert 0 == kwargs["num_retries"]
+
+
+def test_link_retry_override_goes_to_model_group_retry_policy():
+    """A link retry override applies to its group (and to <chain> for the first link)."""
+    chain = _chain(
+        models=[
+            {
+                "model": "openai/gpt-4o-mini",
+                "label": "a",
+                "retry": {"max_retries": 3, "on": ["timeout"]},
+            },
+            "anthropic/claude-haiku-4.5",
+        ]
+    )
+    overrides = litellm_config.router_kwargs(chain)["model_group_retry_policy"]
+    assert ["c/a", "c"] == list(overrides)
+    assert 3 == overrides["c"]["TimeoutErrorRetries"]
+
+
+def test__redis_settings():
+    """Plain URLs pass through; a password becomes an os.environ reference."""
+    assert {"redis_url": "redis://cache:6379/0"} == redis_settings("redis://cache:6379/0")
+    expected = {
+        "redis_host": "cache",
+        "redis_port": 6380,
+        "redis_password": "os.environ/REDIS_PASSWORD",
+        "cache_kwargs": {"ssl": True, "db": 2},
+    }
+    assert expected == redis_settings("rediss://:hunter2@cache:6380/2")
+
+
+def test_shared_state_in_router_settings_without_secret():
+    """shared_state reaches router_settings; its password never does."""
+    config = litellm_config.proxy_config(_chain(shared_state="redis://:hunter2@cache:6379"))
+    assert "os.environ/REDIS_PASSWORD" == config["router_settings"]["redis_password"]
+    assert "hunter2" not in litellm_config.proxy_yaml(
+        _chain(shared_state="redis://:hunter2@cache:6379")
+    )
+
+
+def test_server_mode_one_entry_per_group():
+    """Server mode: groups of at most three carry extra_body.models and the widest context."""
+    models = [
+        "openai/gpt-4o-mini",
+        "anthropic/claude-haiku-4.5",
+        "google/gemini-2.5-flash",
+        "openai/gpt-4o",
+    ]
+    chain = FallbackChain.model_validate({"name": "s", "mode": "server", "models": models})
+    kwargs = litellm_config.router_kwargs(chain)
+    entries = kwargs["model_list"]
+    assert ["s/openai/gpt-4o-mini", "s/openai/gpt-4o"] == [d["model_name"] for d in entries]
+    assert models[:3] == entries[0]["litellm_params"]["extra_body"]["models"]
+    assert ["openai/gpt-4o"] == entries[1]["litellm_params"]["extra_body"]["models"]
+    assert 1048576 == entries[0]["model_info"]["max_input_tokens"]
+    assert [{"s": ["s/openai/gpt-4o"]}] == kwargs["fallbacks"]
+
+
+def test_every_input_form_gives_the_same_config(tmp_path):
+    """A chain, a list, a mapping and a path all generate the same config."""
+    chain = _chain()
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(chain.model_dump(mode="json", exclude_defaults=True)))
+    expected = litellm_config.proxy_config(chain)
+    for form in ([chain], {"c": chain}, path, str(path), [path]):
+        assert expected == litellm_config.proxy_config(form)
+
+
+def test_several_chains_do_not_collide():
+    """Two chains with the same labels get separate groups, aliases and fallbacks."""
+    kwargs = litellm_config.router_kwargs({"x": _chain(), "y": _chain()})
+    names = [d["model_name"] for d in kwargs["model_list"]]
+    assert len(names) == len(set(names)) == 6
+    assert {"x": "x/a", "y": "y/a"} == kwargs["model_group_alias"]
+    assert [{"x": ["x/b", "x/c"]}, {"y": ["y/b", "y/c"]}] == kwargs["fallbacks"]
+
+
+def test_colliding_names_are_an_error():
+    """A chain named like another chain's link group is rejected."""
+    with pytest.raises(litellm_config.LiteLLMConfigError, match="used twice"):
+        litellm_config.router_kwargs({"x": _chain(), "x/a": _chain()})
+
+
+def test_different_redis_urls_are_an_error():
+    """One router has one Redis."""
+    chains = {
+        "x": _chain(shared_state="redis://a:6379"),
+        "y": _chain(shared_state="redis://b:6379"),
+    }
+    with pytest.raises(litellm_config.LiteLLMConfigError, match="shared_state"):
+        litellm_config.proxy_config(chains)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_example_yaml_matches_snapshot(path):
+    """The YAML for each example chain file equals its snapshot (UPDATE_SNAPSHOTS=1 rewrites)."""
+    text = litellm_config.proxy_yaml(path)
+    snapshot = SNAPSHOTS / f"{path.name}.yaml"
+    if UPDATE:
+        snapshot.write_text(text, encoding="utf-8")
+    assert snapshot.exists(), f"no snapshot {snapshot.name}; run with UPDATE_SNAPSHOTS=1"
+    assert snapshot.read_text(encoding="utf-8") == text
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_example_yaml_round_trips(path):
+    """The YAML loads back into exactly proxy_config()."""
+    assert litellm_config.proxy_config(path) == yaml.safe_load(litellm_config.proxy_yaml(path))
+
+
+def test_no_key_like_string_in_generated_files(tmp_path, monkeypatch):
+    """Even with OPENROUTER_API_KEY set, no generated file holds a key-like string."""
+    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-v1-" + "0" * 64)
+    out = tmp_path / "config.yaml"
+    assert 0 == main(["litellm", *map(str, EXAMPLES), "-o", str(out)])
+    texts = [out.read_text(), *(p.read_text() for p in SNAPSHOTS.iterdir())]
+    for text in texts:
+        assert [] == KEY_LIKE.findall(text)
+        assert "0" * 64 not in text
+
+
+def test_lint_flags_what_litellm_cannot_reproduce():
+    """Stalls, stream recovery, capabilities, hedging, fallback_on, deadline, Retry-After."""
+    chain = _chain(
+        deadline=30,
+        requires=["tools"],
+        hedge=2,
+        fallback_on=["server"],
+        stream_recovery="buffer",
+        models=[
+            {"model": "openai/gpt-4o-mini", "label": "a", "timeout": 10, "stall_timeout": 3},
+            "openai/gpt-4o",
+        ],
+    )
+    text = "\n".join(litellm_config.lint(chain))
+    for needle in (
+        "stall_timeout",
+        "stream_recovery",
+        "requires [tools]",
+        "hedge",
+        "fallback_on",
+        "deadline",
+        "Retry-After",
+    ):
+        assert needle in text
+
+
+def test_lint_flags_ignored_settings():
+    """Prefill, missing timeouts, and server-mode link settings that only the first keeps."""
+    chain = FallbackChain.model_validate(
+        {
+            "name": "s",
+            "mode": "server",
+            "retry": {"max_retries": 0},
+            "models": [
+                {"model": "openai/gpt-4o-mini", "label": "a", "prefill": True},
+                {"model": "openai/gpt-4o", "label": "b", "timeout": 5},
+            ],
+        }
+    )
+    warnings = litellm_config.lint(chain)
+    assert 3 == len(warnings)
+    assert "prefill on a" in warnings[0]
+    assert "default request timeout" in warnings[1]
+    assert warnings[2].startswith("b: timeout ignored")
+
+
+def test_lint_clean_chain_has_no_warnings():
+    """A chain LiteLLM reproduces gets no warnings."""
+    chain = _chain(retry={"max_retries": 0}, models=[{"model": "openai/gpt-4o-mini", "timeout": 5}])
+    assert [] == litellm_config.lint(chain)
+
+
+def test_cli_writes_config_and_warns_on_stderr(tmp_path, capsys):
+    """`openrouter-fallback litellm` writes the YAML; warnings go to stderr; --strict exits 1."""
+    out = tmp_path / "config.yaml"
+    default = str(EXAMPLE_CHAINS / "default.yaml")
+    assert 0 == main(["litellm", default, "-o", str(out)])
+    assert litellm_config.proxy_yaml(default) == out.read_text()
+    err = capsys.readouterr().err
+    assert "warning: default: stall_timeout on primary" in err
+    assert 1 == main(["litellm", default, "-o", str(out), "--strict"])
+
+
+def test_cli_prints_to_stdout_and_reports_bad_files(tmp_path, capsys):
+    """Without -o the YAML goes to stdout; a missing file is a one-line error, exit 2."""
+    assert 0 == main(["litellm", str(EXAMPLE_CHAINS / "server-side.yaml")])
+    assert yaml.safe_load(capsys.readouterr().out)["model_list"]
+    assert 2 == main(["litellm", str(tmp_path / "missing.yaml")])
+    assert capsys.readouterr().err.startswith("error: ")
