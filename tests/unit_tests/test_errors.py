@@ -35,7 +35,7 @@ CASES = [
         400,
         body("Provider returned error", error_type="context_length_exceeded"),
         ErrorKind.CONTEXT_LENGTH,
-    ),  # fmt: skip
+    ),
     (403, body("Input flagged by moderation", 403, reasons=["violence"]), ErrorKind.CONTENT_POLICY),
     (429, body("Rate limit exceeded", 429), ErrorKind.RATE_LIMIT),
     (500, body("Internal Server Error", 500), ErrorKind.SERVER),
