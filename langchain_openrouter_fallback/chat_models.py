@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         AsyncCallbackManagerForLLMRun,
         CallbackManagerForLLMRun,
     )
+    from langchain_core.load.serializable import SerializedConstructor, SerializedNotImplemented
     from langchain_core.runnables import Runnable
     from langchain_core.tools import BaseTool
 
@@ -188,6 +189,14 @@ class ChatOpenRouterFallback(BaseChatModel):
         """Serialisable with ``langchain_core.load``."""
         return True
 
+    def to_json(self) -> SerializedConstructor | SerializedNotImplemented:
+        """Serialise with the chain as a plain document (and the key as a secret reference)."""
+        serialized = super().to_json()
+        if serialized.get("type") == "constructor":
+            kwargs = serialized["kwargs"]  # type: ignore[typeddict-item]
+            kwargs["chain"] = self.chain.model_dump(mode="json", exclude_defaults=True)
+        return serialized
+
     @property
     def _identifying_params(self) -> dict[str, Any]:
         return {
@@ -200,7 +209,7 @@ class ChatOpenRouterFallback(BaseChatModel):
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = LangSmithParams(
             ls_provider="openrouter",
-            ls_model_name=self.model_name,
+            ls_model_name=kwargs.get("model") or self.model_name,
             ls_model_type="chat",
         )
         temperature = kwargs.get("temperature", self.temperature)
@@ -260,10 +269,11 @@ class ChatOpenRouterFallback(BaseChatModel):
         streaming: bool = False,
     ) -> ChainRun:
         kwargs.pop("stream", None)
+        chain = self._chain_for_call(kwargs.pop("model", None))
         params = merge_params(self._default_params, {"stop": stop}, kwargs)
-        steps = plan(self.chain, to_openai_messages(messages), params, self._catalog)
+        steps = plan(chain, to_openai_messages(messages), params, self._catalog)
         return ChainRun(
-            self.chain,
+            chain,
             steps,
             registry=self._health,
             catalog=self._catalog,
@@ -271,6 +281,14 @@ class ChatOpenRouterFallback(BaseChatModel):
             max_retries=self.max_retries,
             streaming=streaming,
         )
+
+    def _chain_for_call(self, model: str | None) -> FallbackChain:
+        """A per-call ``model=`` replaces the primary's model; the fallbacks stay."""
+        if not model or model == self.chain.models[0].model:
+            return self.chain
+        first, *rest = self.chain.models
+        primary = first.model_copy(update={"model": model})
+        return self.chain.model_copy(update={"models": [primary, *rest]})
 
     def _executor(self, run_manager: CallbackManagerForLLMRun | None) -> Executor:
         report: Callable[[list[Attempt]], None] | None = None

@@ -193,18 +193,25 @@ def _wanted_calls(body: dict[str, Any], scripted: ScriptedAnswer | None) -> list
     last = body["messages"][-1] if body["messages"] else {}
     if not tools or choice == "none" or (isinstance(last, dict) and last.get("role") == "tool"):
         return []
+    named = (choice.get("function") or {}).get("name") if isinstance(choice, dict) else None
     if scripted is not None and scripted.tool_calls:
-        return [(c.name, c.arguments) for c in scripted.tool_calls]
-    if isinstance(choice, dict):
-        name = (choice.get("function") or {}).get("name")
-        return [(name, None)] if isinstance(name, str) else []
+        offered = _tool_schemas(tools)
+        calls = [
+            (c.name, c.arguments)
+            for c in scripted.tool_calls
+            if c.name in offered and named in {None, c.name}
+        ]
+        if calls:
+            return calls
+    if isinstance(named, str):
+        return [(named, None)]
     if choice == "required":
         schemas = _tool_schemas(tools)
         return [(next(iter(schemas)), None)] if schemas else []
     return []
 
 
-def _structured_text(body: dict[str, Any]) -> str | None:
+def _structured_text(body: dict[str, Any], scripted: ScriptedAnswer | None) -> str | None:
     fmt = body.get("response_format")
     if not isinstance(fmt, dict):
         return None
@@ -212,7 +219,8 @@ def _structured_text(body: dict[str, Any]) -> str | None:
         schema = (fmt.get("json_schema") or {}).get("schema") or {"type": "object"}
         return json.dumps(schema_value(schema), separators=(",", ":"))
     if fmt.get("type") == "json_object":
-        return "{}"
+        document = scripted.json_object if scripted is not None else None
+        return json.dumps(document or {}, separators=(",", ":"), ensure_ascii=False)
     return None
 
 
@@ -234,7 +242,7 @@ def build_reply(
                 for i, (name, args) in enumerate(calls)
             ),
         )
-    structured = _structured_text(body)
+    structured = _structured_text(body, scripted)
     if structured is not None:
         return Reply(text=structured)
     if scripted is not None and scripted.reply is not None:

@@ -71,6 +71,9 @@ class ScriptedAnswer(BaseModel):
 
     reply: str | None = None
     tool_calls: list[ScriptedToolCall] | None = None
+    """Used when the request offers the named tools (and a named ``tool_choice`` matches)."""
+    json_object: dict[str, Any] | None = None
+    """The document returned for ``response_format: {type: json_object}`` (default ``{}``)."""
 
 
 class ModelBehaviour(BaseModel):
