@@ -348,6 +348,7 @@ class Transport:
         )
         self._client: httpx.Client | None = None
         self._aclient: httpx.AsyncClient | None = None
+        self._aclient_loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -363,9 +364,11 @@ class Transport:
 
     @property
     def aclient(self) -> httpx.AsyncClient:
-        """The shared async client."""
-        if self._aclient is None:
+        """The async client of the running event loop (a pool cannot outlive its loop)."""
+        loop = asyncio.get_running_loop()
+        if self._aclient is None or self._aclient_loop is not loop:
             self._aclient = httpx.AsyncClient(headers=self._headers, limits=self._limits)
+            self._aclient_loop = loop
         return self._aclient
 
     def close(self) -> None:
