@@ -15,9 +15,10 @@ $(BIN)/python:
 $(UV): $(BIN)/python
 	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
 
-# Runtime + emulator only: what a user of the library needs for the demo.
+# Runtime + emulator only: what a user of the library needs for the demo. `install`, not
+# `sync`: a venv that already has the dev extras keeps them.
 $(VENV)/.runtime: $(UV) requirements.lock pyproject.toml
-	$(UV) pip sync --quiet --python $(BIN)/python requirements.lock
+	$(UV) pip install --quiet --python $(BIN)/python -r requirements.lock
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 
@@ -25,7 +26,6 @@ $(VENV)/.runtime: $(UV) requirements.lock pyproject.toml
 $(VENV)/.dev: $(UV) requirements-dev.lock pyproject.toml
 	$(UV) pip sync --quiet --python $(BIN)/python requirements-dev.lock
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
-	rm -f $(VENV)/.runtime
 	touch $@
 
 demo: $(VENV)/.runtime
@@ -49,6 +49,11 @@ format: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks
+
+# Re-record the chat model's cassettes (cassettes/chat_model/<origin>/): against live OpenRouter
+# when OPENROUTER_API_KEY is set, otherwise against the local emulator. Replays need no key.
+record: $(VENV)/.dev
+	$(BIN)/python -m pytest tests/cassettes/test_chat_model.py --record-mode=rewrite $(TEST_ARGS)
 
 # Re-resolve the pinned locks after editing pyproject.toml.
 lock: $(UV)

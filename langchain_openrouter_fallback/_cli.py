@@ -29,7 +29,11 @@ __all__ = ["main"]
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 # Subcommands that live with their optional feature; skipped when it is not installed.
-_PLUGINS = ("langchain_openrouter_fallback.emulator._cli", "litellm_config._cli")
+_PLUGINS = (
+    "langchain_openrouter_fallback.emulator._cli",
+    "litellm_config._cli",
+    "langchain_openrouter_fallback._drill",
+)
 
 
 def _print_report(report: ChainReport) -> None:

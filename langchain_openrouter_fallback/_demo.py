@@ -1,17 +1,52 @@
-"""``make demo``: validate the example chains and show what each one sends to OpenRouter."""
+"""``make demo``: validate the example chains, show their payloads, then drill the default chain.
+
+The drill fails the primary on purpose: against the local emulator (503s) when
+``OPENROUTER_API_KEY`` is unset, or with two live requests (an invalid primary model id)
+when it is set. Needs only the runtime + emulator dependencies.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 from langchain_openrouter_fallback._catalog import load_catalog
 from langchain_openrouter_fallback._cli import _print_report
+from langchain_openrouter_fallback._drill import (
+    DrillOptions,
+    FaultSpec,
+    format_report,
+    quiet_attempt_logs,
+    run_drill,
+)
 from langchain_openrouter_fallback._loader import load_chains
 from langchain_openrouter_fallback._report import check_chain
 
 EXAMPLES = Path("examples") / "chains"
+DRILL_CHAIN = EXAMPLES / "default.yaml"
+DRILL_REQUESTS = 10
+LIVE_REQUESTS = 2
+
+
+def drill() -> int:
+    """Fail the default chain's primary and show who answered; 1 if a request went unanswered."""
+    key = os.environ.get("OPENROUTER_API_KEY")
+    where = "live OpenRouter" if key else "the local emulator"
+    print(f"== drill: {DRILL_CHAIN}, primary failing (503), against {where}")
+    options = DrillOptions(
+        requests=LIVE_REQUESTS if key else DRILL_REQUESTS,
+        faults=(FaultSpec("primary", "503"),),
+        live=bool(key),
+        api_key=key,
+        progress=sys.stderr,
+    )
+    with quiet_attempt_logs():
+        reports = [run_drill(chain, options) for chain in load_chains(DRILL_CHAIN).values()]
+    for report in reports:
+        print(format_report(report))
+    return 1 if any(r.unanswered for r in reports) else 0
 
 
 def main() -> int:
@@ -26,7 +61,7 @@ def main() -> int:
                 shown = {k: v for k, v in body.items() if k != "messages"}
                 print(f"  payload: {json.dumps(shown)}")
         print()
-    return 0
+    return drill()
 
 
 if __name__ == "__main__":

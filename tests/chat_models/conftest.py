@@ -8,7 +8,7 @@ import pytest
 
 from langchain_openrouter_fallback.emulator import Emulator
 
-KEY = "sk-or-v1-test-key-for-the-emulator-0000"
+KEY = "emulator-test-key-0000"
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,58 @@
+"""The notebooks run top to bottom in a real kernel against the emulator, with no key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient.exceptions import CellExecutionError
+from nbformat.v4 import new_code_cell, new_notebook
+
+from tests.notebooks.runner import NOTEBOOKS, execute
+
+NAMES = ["quickstart", "drill", "litellm"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.timeout(90)
+def test_notebook_runs_clean(name: str) -> None:
+    """Every cell executes without an error output."""
+    nb = execute(NOTEBOOKS / f"{name}.ipynb")
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
+    ]
+    assert [] == errors
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_notebook_has_outputs(name: str) -> None:
+    """Committed notebooks carry their outputs (they are read on GitHub) and no errors."""
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert sum(1 for c in code if c.outputs) * 2 >= len(code)
+    assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+
+
+def test_drill_notebook_has_the_plot() -> None:
+    """The drill notebook shows a PNG plot."""
+    nb = nbformat.read(NOTEBOOKS / "drill.ipynb", as_version=4)
+    assert any(
+        "image/png" in o.get("data", {})
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )
+
+
+def test_a_raising_cell_fails_the_run(tmp_path: Path) -> None:
+    """A cell that raises stops the run with CellExecutionError (so the test above fails)."""
+    path = tmp_path / "broken.ipynb"
+    cells = [
+        new_code_cell("x = 1"),
+        new_code_cell("raise ValueError('boom')"),
+        new_code_cell("y = 2"),
+    ]
+    nbformat.write(new_notebook(cells=cells), path)
+    with pytest.raises(CellExecutionError, match="boom"):
+        execute(path)
