@@ -62,6 +62,8 @@ CAPABILITIES = frozenset({"tools", "vision", "json_schema", "json_mode", "reason
 
 DEFAULT_BREAKER_COOLDOWN = 30.0
 DEFAULT_BREAKER_FAILURES = 3
+DEFAULT_BREAKER_WINDOW = 60.0
+DEFAULT_BREAKER_MIN_CALLS = 10
 
 
 def _check_model_id(value: str) -> str:
@@ -106,7 +108,13 @@ class BreakerPolicy(_Strict):
     failures: PositiveInt = DEFAULT_BREAKER_FAILURES
     """Consecutive fallback-worthy failures that open the circuit."""
     cooldown: Annotated[float, Field(gt=0, le=3600)] = DEFAULT_BREAKER_COOLDOWN
-    """Seconds the circuit stays open before one half-open probe."""
+    """Seconds the circuit stays open before one half-open probe (``Retry-After`` may extend it)."""
+    rate: Annotated[float, Field(gt=0, le=1)] | None = None
+    """Also open when this fraction of the attempts in ``window`` failed (``None``: off)."""
+    window: Annotated[float, Field(gt=0, le=3600)] = DEFAULT_BREAKER_WINDOW
+    """Seconds of the fixed window the failure ``rate`` is measured over."""
+    min_calls: PositiveInt = DEFAULT_BREAKER_MIN_CALLS
+    """Attempts a window needs before its failure ``rate`` can open the circuit."""
 
 
 class HedgePolicy(_Strict):
@@ -115,6 +123,7 @@ class HedgePolicy(_Strict):
     after: PositiveFloat
     """Seconds without a first token before the hedge starts."""
     max_parallel: Annotated[int, Field(ge=2, le=5)] = 2
+    """Most attempts of one request in flight at once (the original plus its hedges)."""
 
 
 class Requirements(_Strict):

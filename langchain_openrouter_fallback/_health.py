@@ -1,17 +1,27 @@
 """Circuit-breaker state per link, shared across requests (closed -> open -> half-open).
 
-A link opens after ``BreakerPolicy.failures`` consecutive health failures, stays open for
+A link opens after ``BreakerPolicy.failures`` consecutive health failures, or when ``rate`` of
+the attempts in a ``window`` failed (at least ``min_calls`` of them). It stays open for
 ``cooldown`` seconds (or the upstream's ``Retry-After`` when that is longer), then lets one
-probe through. Request-specific failures (context length, content policy, bad requests) say
-nothing about the link's health and are not counted.
+probe through: success closes it, failure opens it again. Request-specific failures (context
+length, content policy, bad requests) say nothing about the link's health and are not counted.
+
+Where the circuits live::
+
+    HealthRegistry          policy and error-kind checks; falls back to local state
+      └── HealthBackend     protocol: allow / record_success / record_failure / circuit
+            ├── MemoryBackend   this process (the default)
+            └── RedisBackend    every process sharing ``shared_state: redis://...``
+                                (``_health_redis``; redis is imported only when used)
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 from langchain_openrouter_fallback._errors import ErrorKind
 
@@ -20,9 +30,26 @@ if TYPE_CHECKING:
 
     from langchain_openrouter_fallback._chain import BreakerPolicy
 
-__all__ = ["BreakerState", "HealthRegistry", "default_registry"]
+__all__ = [
+    "BackendUnavailableError",
+    "BreakerState",
+    "Circuit",
+    "HealthBackend",
+    "HealthRegistry",
+    "MemoryBackend",
+    "default_registry",
+    "shared_registry",
+]
+
+logger = logging.getLogger("langchain_openrouter_fallback")
 
 BreakerState = Literal["closed", "open", "half_open"]
+Key = tuple[str, str]
+"""``(chain name, link label)``."""
+_T = TypeVar("_T")
+
+BACKEND_RETRY = 5.0
+"""Seconds to use local state after a shared backend failed, before trying it again."""
 
 HEALTH_KINDS = frozenset(
     {
@@ -37,34 +64,86 @@ HEALTH_KINDS = frozenset(
 )
 
 
+class BackendUnavailableError(Exception):
+    """A shared backend could not be reached; the registry falls back to local state."""
+
+
+@dataclass(frozen=True, slots=True)
+class Circuit:
+    """A read-only view of one circuit (for ``breaker_state`` and drill tables)."""
+
+    state: BreakerState = "closed"
+    failures: int = 0
+    """Consecutive health failures counted so far."""
+    open_for: float = 0.0
+    """Seconds until the half-open probe is allowed (0 unless open)."""
+
+
+class HealthBackend(Protocol):
+    """Where circuits live; every method is one atomic step on one circuit."""
+
+    def allow(self, key: Key, policy: BreakerPolicy) -> bool:
+        """Whether a request may try the link now (claims the half-open probe if so)."""
+        ...
+
+    def record_success(self, key: Key, policy: BreakerPolicy) -> None:
+        """The link served."""
+        ...
+
+    def record_failure(self, key: Key, policy: BreakerPolicy, retry_after: float) -> BreakerState:
+        """Count a health failure; returns the state it leaves the circuit in."""
+        ...
+
+    def circuit(self, key: Key) -> Circuit:
+        """The circuit now."""
+        ...
+
+    def reset(self) -> None:
+        """Forget every circuit."""
+        ...
+
+
 @dataclass(slots=True)
 class _Circuit:
     failures: int = 0
     open_until: float = 0.0
+    """0: closed; otherwise open until then, half-open after."""
     probing: bool = False
+    window_start: float = 0.0
+    calls: int = 0
+    failed: int = 0
+
+    def state(self, now: float) -> BreakerState:
+        if self.open_until == 0.0:
+            return "closed"
+        return "open" if now < self.open_until else "half_open"
+
+    def count(self, policy: BreakerPolicy, now: float, *, failed: bool) -> None:
+        if now - self.window_start >= policy.window:
+            self.window_start, self.calls, self.failed = now, 0, 0
+        self.calls += 1
+        self.failed += failed
+
+    def trips(self, policy: BreakerPolicy) -> bool:
+        if self.probing or self.failures >= policy.failures:
+            return True
+        rate = policy.rate
+        return (
+            rate is not None and self.calls >= policy.min_calls and self.failed >= rate * self.calls
+        )
 
 
-class HealthRegistry:
-    """In-process breaker state keyed by ``(chain, label)``; thread-safe."""
+class MemoryBackend:
+    """Circuits in this process; thread-safe. The Lua script in ``_health_redis`` mirrors it."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         """Start with every circuit closed."""
         self._clock = clock
         self._lock = threading.Lock()
-        self._circuits: dict[tuple[str, str], _Circuit] = {}
+        self._circuits: dict[Key, _Circuit] = {}
 
-    def state(self, key: tuple[str, str]) -> BreakerState:
-        """The circuit's state now."""
-        with self._lock:
-            circuit = self._circuits.get(key)
-            if circuit is None or circuit.open_until == 0.0:
-                return "closed"
-            return "open" if self._clock() < circuit.open_until else "half_open"
-
-    def allow(self, key: tuple[str, str], policy: BreakerPolicy) -> bool:
-        """Whether a request may try this link now (claims the half-open probe if so)."""
-        if not policy.enabled:
-            return True
+    def allow(self, key: Key, policy: BreakerPolicy) -> bool:
+        """Closed: yes. Open: no. Half-open: yes for one probe per cooldown."""
         with self._lock:
             circuit = self._circuits.get(key)
             if circuit is None or circuit.open_until == 0.0:
@@ -78,14 +157,115 @@ class HealthRegistry:
             circuit.open_until = now
             return True
 
-    def record_success(self, key: tuple[str, str]) -> None:
-        """The link served: close its circuit."""
+    def record_success(self, key: Key, policy: BreakerPolicy) -> None:
+        """Close the circuit; with a ``rate`` policy, count the call in the window."""
         with self._lock:
-            self._circuits.pop(key, None)
+            circuit = self._circuits.get(key)
+            if policy.rate is None or (circuit is not None and circuit.open_until):
+                self._circuits.pop(key, None)  # closed, with nothing left to remember
+                return
+            now = self._clock()
+            if circuit is None:
+                circuit = self._circuits[key] = _Circuit(window_start=now)
+            circuit.failures = 0
+            circuit.count(policy, now, failed=False)
+
+    def record_failure(self, key: Key, policy: BreakerPolicy, retry_after: float) -> BreakerState:
+        """Count the failure; open (again) when a limit is reached or the probe failed."""
+        with self._lock:
+            now = self._clock()
+            circuit = self._circuits.get(key)
+            if circuit is None:
+                circuit = self._circuits[key] = _Circuit(window_start=now)
+            circuit.failures += 1
+            circuit.count(policy, now, failed=True)
+            if circuit.trips(policy):
+                circuit.open_until = now + max(policy.cooldown, retry_after)
+                circuit.probing = False
+                circuit.window_start, circuit.calls, circuit.failed = now, 0, 0
+            return circuit.state(now)
+
+    def circuit(self, key: Key) -> Circuit:
+        """A snapshot of the circuit."""
+        with self._lock:
+            circuit = self._circuits.get(key)
+            if circuit is None:
+                return Circuit()
+            now = self._clock()
+            state = circuit.state(now)
+            open_for = circuit.open_until - now if state == "open" else 0.0
+            return Circuit(state, circuit.failures, open_for)
+
+    def reset(self) -> None:
+        """Forget every circuit."""
+        with self._lock:
+            self._circuits.clear()
+
+
+class HealthRegistry:
+    """Breaker state keyed by ``(chain, label)``, kept in a :class:`HealthBackend`.
+
+    A shared backend that cannot be reached never fails a request: the registry logs once
+    and uses its in-process state until the backend answers again (tried every few seconds).
+    """
+
+    def __init__(
+        self,
+        backend: HealthBackend | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Keep circuits in ``backend`` (default: this process only)."""
+        self._local = MemoryBackend(clock)
+        self.backend: HealthBackend = backend or self._local
+        self._lock = threading.Lock()
+        self._down_until = 0.0
+        self._down = False
+
+    def _call(self, operation: Callable[[HealthBackend], _T]) -> _T:
+        backend = self.backend
+        if backend is self._local or time.monotonic() < self._down_until:
+            return operation(self._local)
+        try:
+            result = operation(backend)
+        except BackendUnavailableError as exc:
+            with self._lock:
+                self._down_until = time.monotonic() + BACKEND_RETRY
+                first, self._down = not self._down, True
+            if first:
+                logger.warning("shared breaker state unavailable (%s); using local state", exc)
+            return operation(self._local)
+        if self._down:
+            with self._lock:
+                self._down = False
+            logger.info("shared breaker state reachable again")
+        return result
+
+    def state(self, key: Key) -> BreakerState:
+        """The circuit's state now."""
+        return self.circuit(key).state
+
+    def circuit(self, key: Key) -> Circuit:
+        """The circuit now: state, consecutive failures, seconds left open."""
+        return self._call(lambda backend: backend.circuit(key))
+
+    def allow(self, key: Key, policy: BreakerPolicy) -> bool:
+        """Whether a request may try this link now (claims the half-open probe if so)."""
+        if not policy.enabled:
+            return True
+        return self._call(lambda backend: backend.allow(key, policy))
+
+    def record_success(self, key: Key, policy: BreakerPolicy | None = None) -> None:
+        """The link served: close its circuit."""
+        from langchain_openrouter_fallback._chain import BreakerPolicy  # noqa: PLC0415 - cycle
+
+        policy = policy or BreakerPolicy()
+        if policy.enabled:
+            self._call(lambda backend: backend.record_success(key, policy))
 
     def record_failure(
         self,
-        key: tuple[str, str],
+        key: Key,
         policy: BreakerPolicy,
         kind: ErrorKind,
         retry_after: float | None = None,
@@ -93,24 +273,41 @@ class HealthRegistry:
         """Count a failure; returns the state it leaves the circuit in."""
         if not policy.enabled or kind not in HEALTH_KINDS:
             return self.state(key)
-        with self._lock:
-            circuit = self._circuits.setdefault(key, _Circuit())
-            circuit.failures += 1
-            if circuit.probing or circuit.failures >= policy.failures:
-                circuit.open_until = self._clock() + max(policy.cooldown, retry_after or 0.0)
-                circuit.probing = False
-                return "open"
-            return "closed"
+        wait = retry_after or 0.0
+        return self._call(lambda backend: backend.record_failure(key, policy, wait))
 
     def reset(self) -> None:
         """Forget all state (tests, or after a deploy)."""
-        with self._lock:
-            self._circuits.clear()
+        self._local.reset()
+        if self.backend is not self._local:
+            self._call(lambda backend: backend.reset())
 
 
 _DEFAULT = HealthRegistry()
+_SHARED: dict[str, HealthRegistry] = {}
+_SHARED_LOCK = threading.Lock()
 
 
 def default_registry() -> HealthRegistry:
     """The process-wide registry chat models share unless given their own."""
     return _DEFAULT
+
+
+def shared_registry(url: str) -> HealthRegistry:
+    """The registry backed by the Redis at ``url`` (one client per URL, created on first use).
+
+    Without the ``redis`` package this logs a warning and returns a process-local registry.
+    """
+    with _SHARED_LOCK:
+        registry = _SHARED.get(url)
+        if registry is None:
+            # Optional extra: imported only when a chain asks for shared state.
+            from langchain_openrouter_fallback._health_redis import RedisBackend  # noqa: PLC0415
+
+            try:
+                registry = HealthRegistry(RedisBackend(url))
+            except ImportError:
+                logger.warning("shared_state needs the redis package; using local state")
+                registry = HealthRegistry()
+            _SHARED[url] = registry
+        return registry

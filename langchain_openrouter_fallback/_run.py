@@ -2,6 +2,9 @@
 
 :class:`ChainRun` is driven by the sync and async executors alike: they ask :meth:`ChainRun.next`
 for an action (:class:`Try` a step or :class:`Wait`), perform it, and report the outcome.
+With hedging, a driver also asks :meth:`ChainRun.hedge_delay` how long to wait for the running
+attempt before :meth:`ChainRun.hedge` starts the next step beside it, and reports the losers
+through :meth:`ChainRun.cancelled`. Only the driver's own thread or task calls into a run.
 """
 
 from __future__ import annotations
@@ -82,8 +85,12 @@ class ChainRun:
         self._unreported: list[Attempt] = []
         self._deadline = time.monotonic() + (chain.deadline or math.inf)
         self._index = 0
-        self._retry = 0
+        """The next step never started."""
         self._wait: float | None = None
+        self._retry_of: tuple[Step, int] | None = None
+        """A step to try again after ``_wait``, with its retry number."""
+        self._running = 0
+        self._last_start = 0.0
         self._context_floor = 0
         self._free_only = False
 
@@ -94,18 +101,52 @@ class ChainRun:
         if self._wait is not None:
             wait, self._wait = self._wait, None
             return Wait(wait)
-        while self._index < len(self.steps):
-            step = self.steps[self._index]
-            reason = self._skip_reason(step) if self._retry == 0 else None
-            if reason is None:
-                return Try(step, self._progress(step), self._retry)
-            self._record(Attempt(step.label, step.model, "skipped", error=reason))
-            self._advance()
-        return None
+        if self._retry_of is not None:
+            (step, retry), self._retry_of = self._retry_of, None
+            return self._start(step, retry)
+        return self._take()
+
+    def hedge_delay(self) -> float | None:
+        """Seconds until a hedge should start beside the running attempt(s); ``None``: never.
+
+        No hedge without a ``hedge`` policy, while ``max_parallel`` attempts run, or once
+        every step has been started.
+        """
+        hedge = self.chain.hedge
+        if hedge is None or not 0 < self._running < hedge.max_parallel:
+            return None
+        if self._index >= len(self.steps):
+            return None
+        return max(0.0, self._last_start + hedge.after - time.monotonic())
+
+    def hedge(self) -> Try | None:
+        """Start the next runnable step beside the running one(s) (skips are recorded)."""
+        if self.hedge_delay() is None:
+            return None
+        action = self._take()
+        if action is not None:
+            logger.info("chain %s: hedging with %s", self.chain.name, action.step.label)
+        return action
+
+    def cancelled(self, action: Try, reason: str) -> None:
+        """Record an attempt stopped by the driver (it lost a hedge, or the caller left)."""
+        attempt = Attempt(
+            action.step.label, action.step.model, "cancelled", error=reason, retry=action.retry
+        )
+        self._fill(attempt, action)
+        self._record(attempt)
+        self._running -= 1
+
+    @property
+    def running(self) -> int:
+        """Attempts started and not yet reported."""
+        return self._running
 
     def succeeded(self, action: Try, attempt: Attempt) -> Attempt:
         """Record the serving attempt; returns it with timing filled in."""
-        self._registry.record_success(self._key(action.step))
+        self._running -= 1
+        step = action.step
+        self._registry.record_success(self._key(step), step.link.breaker or self.chain.breaker)
         self._fill(attempt, action)
         self._record(attempt)
         logger.info(
@@ -118,6 +159,7 @@ class ChainRun:
     def failed(self, action: Try, failure: AttemptFailure, *, interrupted: bool = False) -> None:
         """Record a failed attempt and decide: retry, move on, or raise at once."""
         step = action.step
+        self._running -= 1
         kind = ErrorKind.INTERRUPTED if interrupted else failure.kind
         attempt = Attempt(
             step.label, step.model, "error", error_kind=kind.value,
@@ -133,9 +175,8 @@ class ChainRun:
         self._raise_if_final(failure)
         if kind == ErrorKind.CONTEXT_LENGTH:
             self._context_floor = max(self._context_floor, self._limit_from(failure, step))
-        elif self._should_retry(step, failure, action.retry):
-            return
-        self._advance()
+        else:
+            self._should_retry(step, failure, action.retry)
 
     def exhausted(self) -> FallbacksExhaustedError:
         """The error to raise when :meth:`next` returned ``None``."""
@@ -187,7 +228,7 @@ class ChainRun:
     def _raise_if_final(self, failure: AttemptFailure) -> None:
         kind = failure.kind
         if kind == ErrorKind.PAYMENT and any(
-            s.model.endswith(":free") for s in self.steps[self._index + 1 :]
+            s.model.endswith(":free") for s in self.steps[self._index :]
         ):
             self._free_only = True
             return
@@ -219,20 +260,31 @@ class ChainRun:
         if wait > policy.max_wait or wait + MIN_ATTEMPT_BUDGET > remaining:
             return False
         self._wait = wait
-        self._retry += 1
+        self._retry_of = (step, retry + 1)
         return True
 
     def _limit_from(self, failure: AttemptFailure, step: Step) -> int:
         match = _CONTEXT_LIMIT.search(failure.message)
-        if match:
-            return int(match.group(1))
-        return step.context_length or 0
+        reported = int(match.group(1)) if match else 0
+        return max(reported, step.context_length or 0)
 
     # -- bookkeeping --------------------------------------------------------------------
 
-    def _advance(self) -> None:
-        self._index += 1
-        self._retry = 0
+    def _take(self) -> Try | None:
+        """Start the next step that is not skipped; skips are recorded on the way."""
+        while self._index < len(self.steps):
+            step = self.steps[self._index]
+            self._index += 1
+            reason = self._skip_reason(step)
+            if reason is None:
+                return self._start(step, 0)
+            self._record(Attempt(step.label, step.model, "skipped", error=reason))
+        return None
+
+    def _start(self, step: Step, retry: int) -> Try:
+        self._running += 1
+        self._last_start = time.monotonic()
+        return Try(step, self._progress(step), retry)
 
     def _key(self, step: Step) -> tuple[str, str]:
         return (self.chain.name, step.label)

@@ -18,7 +18,11 @@ from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 from langchain_openrouter_fallback._catalog import Catalog, load_catalog
 from langchain_openrouter_fallback._chain import FallbackChain
 from langchain_openrouter_fallback._executor import Executor
-from langchain_openrouter_fallback._health import HealthRegistry, default_registry
+from langchain_openrouter_fallback._health import (
+    HealthRegistry,
+    default_registry,
+    shared_registry,
+)
 from langchain_openrouter_fallback._payload import merge_params, to_openai_messages
 from langchain_openrouter_fallback._plan import plan
 from langchain_openrouter_fallback._run import ChainRun
@@ -256,9 +260,21 @@ class ChatOpenRouterFallback(BaseChatModel):
             self.model_kwargs,
         )
 
+    @property
+    def health(self) -> HealthRegistry:
+        """Where breaker state lives: Redis when the chain sets ``shared_state``, else this process.
+
+        A registry given explicitly (``_health``) always wins over ``shared_state``.
+        """
+        url = self.chain.shared_state
+        if url is not None and self._health is default_registry():
+            return shared_registry(url)
+        return self._health
+
     def breaker_state(self) -> dict[str, str]:
         """Circuit-breaker state per link label (``closed``, ``open``, ``half_open``)."""
-        return {label: self._health.state((self.chain.name, label)) for label in self.chain.labels}
+        health = self.health
+        return {label: health.state((self.chain.name, label)) for label in self.chain.labels}
 
     def _new_run(
         self,
@@ -275,7 +291,7 @@ class ChatOpenRouterFallback(BaseChatModel):
         return ChainRun(
             chain,
             steps,
-            registry=self._health,
+            registry=self.health,
             catalog=self._catalog,
             default_timeout=self.timeout,
             max_retries=self.max_retries,
