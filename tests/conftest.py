@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 
 from langchain_openrouter_fallback._health import default_registry
+from langchain_openrouter_fallback.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CHAINS = ROOT / "examples" / "chains"
 RECORDINGS = Path(__file__).resolve().parent / "data" / "recordings"
+KEY = "emulator-test-key-0000"
+"""Any bearer value works against the emulator; deliberately not shaped like a real key."""
 
 _ENV_KEYS = (
     "OPENROUTER_API_KEY",
@@ -42,3 +45,19 @@ def reset_breakers() -> Iterator[None]:
     default_registry().reset()
     yield
     default_registry().reset()
+
+
+@pytest.fixture(scope="module")
+def running() -> Iterator[Emulator]:
+    """One real emulator on 127.0.0.1 per test module."""
+    with Emulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def emu(running: Emulator) -> Iterator[Emulator]:
+    """The module's emulator with a clean scenario and an empty log."""
+    running.set_scenario(None)
+    running.clear_log()
+    yield running
+    running.set_scenario(None)

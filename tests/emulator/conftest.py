@@ -20,20 +20,6 @@ def _local_cost_map(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(os.environ, "LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
-@pytest.fixture(scope="module")
-def running() -> Iterator[Emulator]:
-    with Emulator() as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(running: Emulator) -> Iterator[Emulator]:
-    running.set_scenario(None)
-    running.clear_log()
-    yield running
-    running.set_scenario(None)
-
-
 @pytest.fixture
 def client(emu: Emulator) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=emu.base_url, headers=AUTH, timeout=10) as c:

@@ -13,25 +13,11 @@ import pytest
 
 from langchain_openrouter_fallback import ChatOpenRouterFallback, FallbackChain
 from langchain_openrouter_fallback.emulator import Emulator
+from tests.conftest import KEY
 
-KEY = "sk-or-v1-test-key-for-the-emulator-0000"
 PRIMARY = "openai/gpt-4o-mini"
 SECONDARY = "anthropic/claude-haiku-4.5"
 THIRD = "google/gemini-2.5-flash"
-
-
-@pytest.fixture(scope="module")
-def running() -> Iterator[Emulator]:
-    with Emulator() as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(running: Emulator) -> Iterator[Emulator]:
-    running.set_scenario(None)
-    running.clear_log()
-    yield running
-    running.set_scenario(None)
 
 
 def chain(name: str, **policies: Any) -> FallbackChain:
