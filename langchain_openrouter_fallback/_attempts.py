@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["Attempt", "Outcome", "describe_attempts"]
+__all__ = ["Attempt", "Outcome", "Recovery", "describe_attempts"]
 
 Outcome = Literal["ok", "error", "skipped", "cancelled"]
+Recovery = Literal["buffered", "continued"]
+"""How an attempt picked up a stream that an earlier attempt broke (``stream_recovery``)."""
 
 
 @dataclass(slots=True)
@@ -37,6 +39,11 @@ class Attempt:
     """Server mode: the ``models`` list sent in this request."""
     notes: list[str] = field(default_factory=list)
     """Things worth knowing that did not fail the attempt (e.g. a skipped malformed event)."""
+    recovered: Recovery | None = None
+    """Streams: this attempt took over a broken stream, restarted unseen (``buffered``) or
+    asked to continue the consumer's partial answer (``continued``)."""
+    contributed_chars: int = 0
+    """Streams: characters of text this attempt added to the answer the consumer saw."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; empty optional lists are dropped."""
@@ -52,6 +59,8 @@ class Attempt:
         if self.error_kind:
             text += f" [{self.error_kind}"
             text += f" {self.status_code}]" if self.status_code else "]"
+        if self.recovered:
+            text += f" ({self.recovered})"
         if self.error:
             text += f" {self.error}"
         return f"{text} after {self.elapsed_ms:.0f} ms"

@@ -54,11 +54,15 @@ __all__ = [
     "Link",
     "Requirements",
     "RetryPolicy",
+    "StreamRecovery",
 ]
 
 _MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*(:[a-z]+)?$")
 VARIANTS = frozenset({"free", "nitro", "floor", "thinking", "extended", "exacto", "online"})
 CAPABILITIES = frozenset({"tools", "vision", "json_schema", "json_mode", "reasoning"})
+
+StreamRecovery = Literal["raise", "buffer", "continue"]
+"""What a stream does when it breaks after content reached the consumer."""
 
 DEFAULT_BREAKER_COOLDOWN = 30.0
 DEFAULT_BREAKER_FAILURES = 3
@@ -179,7 +183,8 @@ class Link(_Strict):
     breaker: BreakerPolicy | None = None
     """Overrides the chain's breaker policy for this link."""
     prefill: bool | None = None
-    """Whether this link continues an assistant prefill (``None``: decided by vendor)."""
+    """Whether this link continues an assistant prefill (``stream_recovery: continue``);
+    ``None``: the vendor default (see ``_prefill.VENDOR_DEFAULTS``)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -244,7 +249,11 @@ class FallbackChain(_Strict):
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     breaker: BreakerPolicy = Field(default_factory=BreakerPolicy)
     hedge: HedgePolicy | None = None
-    stream_recovery: Literal["raise", "buffer", "continue"] = "raise"
+    stream_recovery: StreamRecovery = "raise"
+    """A stream that breaks after content reached the consumer: ``raise``
+    :class:`StreamInterruptedError`, ``buffer`` every attempt until it completes (a failure
+    restarts unseen on the next link), or ``continue`` the partial answer on the next link
+    that accepts an assistant prefill. Overridable per call (``stream_recovery=``)."""
     shared_state: str | None = None
     """``redis://...`` URL for breaker state shared across processes."""
 

@@ -119,10 +119,15 @@ class StreamInterruptedError(_AttemptsError):
         attempts: Sequence[Attempt],
         partial_text: str,
         chain: str | None = None,
+        kind: ErrorKind | None = None,
+        status_code: int | None = None,
     ) -> None:
-        """Also keep the text the consumer already received."""
+        """Also keep the text the consumer received and what broke the stream."""
         super().__init__(message, attempts=attempts, chain=chain)
         self.partial_text = partial_text
+        self.kind = kind
+        """Why the stream broke (``timeout`` for a stall, ``network`` for a cut...)."""
+        self.status_code = status_code
 
 
 _CONTEXT_RE = re.compile(

@@ -1,9 +1,19 @@
 """Run a chain over the transport: sync and async twins for whole responses and streams.
 
 The decisions live in :class:`~langchain_openrouter_fallback._run.ChainRun`; this module only
-performs them. Streams fail over invisibly until content reaches the consumer; after that a
-failure raises :class:`StreamInterruptedError` with the partial text (``stream_recovery:
-raise``), or, with ``buffer``, each attempt is held back until it completes.
+performs them. Streams fail over invisibly until content reaches the consumer. What a failure
+after that does is the chain's (or the call's) ``stream_recovery``, kept in :class:`_Recovery`:
+
+- ``raise``: :class:`StreamInterruptedError` with the partial text the consumer received.
+- ``buffer``: every attempt is held back until it completes, so a failure anywhere restarts
+  unseen on the next link (tries after such a failure are recorded ``recovered: buffered``).
+- ``continue``: the next link that accepts an assistant prefill is asked to continue the
+  partial answer (sent as a final ``assistant`` message) and only its new text is passed on
+  (``recovered: continued``). A prefill ending in whitespace is trimmed, and the same
+  whitespace at the start of the continuation is not passed on twice. Tool-call streams
+  are never continued; when no link can continue, the original break is raised.
+
+Every attempt records ``contributed_chars``: the text it added to the consumer's answer.
 
 Hedging (``hedge: {after, max_parallel}``) races attempts: when the running attempt has no
 first token (for whole responses: no answer) after ``after`` seconds, the next step starts
@@ -30,6 +40,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_openrouter_fallback._attempts import Attempt, describe_attempts
 from langchain_openrouter_fallback._convert import chunk_to_message, completion_to_message
 from langchain_openrouter_fallback._errors import ErrorKind, StreamInterruptedError
+from langchain_openrouter_fallback._prefill import continuation_body, split_prefill
 from langchain_openrouter_fallback._run import ChainRun, Try, Wait
 from langchain_openrouter_fallback._transport import AttemptFailure
 
@@ -42,6 +53,8 @@ __all__ = ["FINISH_GRACE", "Executor"]
 
 FINISH_GRACE = 1.0
 """Seconds to wait for the usage chunk after ``finish_reason`` before finishing anyway."""
+_AFTER_FINISH = frozenset({ErrorKind.TIMEOUT, ErrorKind.NETWORK})
+"""Failures that cannot spoil an answer whose ``finish_reason`` already arrived."""
 
 
 def _fallback_metadata(run: ChainRun, served_by: str | None) -> dict[str, Any]:
@@ -56,15 +69,25 @@ def _fallback_metadata(run: ChainRun, served_by: str | None) -> dict[str, Any]:
 class _StreamAttempt:
     """Turns one attempt's SSE events into content chunks; remembers who served and usage."""
 
-    def __init__(self, progress: Progress) -> None:
+    def __init__(self, progress: Progress, body: dict[str, Any], held_ws: str = "") -> None:
         self.progress = progress
+        self.body = body
+        """The request body to stream."""
         self.meta: dict[str, Any] = {}
         self.usage: AIMessageChunk | None = None
         self.finish_reason: str | None = None
         self.notes: list[str] = []
         self.text: list[str] = []
-        self.emitted = False
-        """Whether any content reached the consumer (after which failover is visible)."""
+        self.produced = False
+        """Whether the upstream sent any content (text or tool calls)."""
+        self.held: list[AIMessageChunk] = []
+        """``buffer`` mode: chunks produced but not yet passed on."""
+        self.shown_chars = 0
+        """Characters of text passed on to the consumer."""
+        self.visible = False
+        """Whether any chunk of this attempt reached the consumer (failover is visible)."""
+        self.held_ws = held_ws
+        """A continuation: whitespace the consumer has seen but the prefill left out."""
 
     def handle(self, event: SSEEvent) -> AIMessageChunk | None:
         """The chunk to pass on, if the event carries content; raises on in-band errors."""
@@ -88,7 +111,7 @@ class _StreamAttempt:
             if isinstance(chunk.content, str):
                 self.text.append(chunk.content)
             chunk.usage_metadata = None
-            self.emitted = True
+            self.produced = True
             return chunk
         return None
 
@@ -121,9 +144,15 @@ class _StreamAttempt:
             raise AttemptFailure(ErrorKind.NETWORK, msg)
 
     def absorb_failure(self, failure: AttemptFailure) -> None:
-        """Re-raise unless the failure is only the grace period after finish expiring."""
-        if self.finish_reason is None or failure.kind != ErrorKind.TIMEOUT:
+        """Re-raise unless the answer had finished (a timeout or lost connection is noted).
+
+        After ``finish_reason`` only the trailing usage chunk is missing; in-band errors
+        still re-raise.
+        """
+        if self.finish_reason is None or failure.kind not in _AFTER_FINISH:
             raise failure
+        if failure.kind == ErrorKind.NETWORK:
+            self.notes.append(f"connection lost after finish_reason: {failure.message[:80]}")
 
     def final_chunk(self, run: ChainRun, action: Try) -> AIMessageChunk:
         """The closing chunk: usage plus who served and every attempt."""
@@ -157,6 +186,112 @@ def _stream_body(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "stream": True, "stream_options": {"include_usage": True}}
 
 
+def _common_prefix(text: str, other: str) -> int:
+    """Length of the longest common prefix of two strings."""
+    for index, (a, b) in enumerate(zip(text, other, strict=False)):
+        if a != b:
+            return index
+    return min(len(text), len(other))
+
+
+class _Recovery:
+    """``stream_recovery`` for one streamed run, free of I/O: what reaches the consumer when.
+
+    The drivers pass every chunk through :meth:`pass_on`, and report each attempt's end to
+    :meth:`failed` or :meth:`final`; only the driver's thread or task calls in.
+    """
+
+    def __init__(self, run: ChainRun) -> None:
+        self.run = run
+        self.mode = run.chain.stream_recovery
+        self.shown: list[str] = []
+        """The text the consumer received, over every attempt."""
+        self.tool_calls = False
+        """Whether tool-call chunks reached the consumer (such streams are never continued)."""
+        self.broken: tuple[Try, AttemptFailure] | None = None
+        """The latest attempt that failed after content reached the consumer, and why."""
+
+    def attempt(self, action: Try) -> _StreamAttempt:
+        """The state of a new attempt; a continuation carries the consumer's text as prefill."""
+        body, held_ws = action.step.body, ""
+        if action.recovered == "continued":
+            prefill, held_ws = split_prefill("".join(self.shown))
+            body = continuation_body(body, prefill)
+        return _StreamAttempt(action.progress, _stream_body(body), held_ws)
+
+    def pass_on(self, state: _StreamAttempt, chunk: AIMessageChunk) -> AIMessageChunk | None:
+        """The chunk for the consumer now; ``None`` when held back (``buffer``) or empty."""
+        if self.mode == "buffer":
+            state.held.append(chunk)
+            return None
+        return self._show(state, chunk)
+
+    def release(self, state: _StreamAttempt) -> list[AIMessageChunk]:
+        """A completed attempt's held-back chunks, now for the consumer."""
+        held, state.held = state.held, []
+        return [shown for chunk in held if (shown := self._show(state, chunk)) is not None]
+
+    def _show(self, state: _StreamAttempt, chunk: AIMessageChunk) -> AIMessageChunk | None:
+        content = chunk.content
+        if isinstance(content, str) and content and state.held_ws:
+            # The continuation may repeat whitespace the trimmed prefill left out.
+            seen = _common_prefix(content, state.held_ws)
+            content = content[seen:]
+            state.held_ws = state.held_ws[seen:] if not content else ""
+            if not content and not chunk.tool_call_chunks:
+                return None
+            chunk = chunk.model_copy(update={"content": content})
+        if isinstance(content, str):
+            self.shown.append(content)
+            state.shown_chars += len(content)
+        self.tool_calls = self.tool_calls or bool(chunk.tool_call_chunks)
+        state.visible = True
+        return chunk
+
+    def failed(self, action: Try, state: _StreamAttempt, failure: AttemptFailure) -> None:
+        """Report a failed attempt; raises when the consumer must learn that the stream broke."""
+        action.contributed = state.shown_chars
+        if not state.visible:
+            self.run.failed(action, failure)
+            if self.mode == "buffer" and state.produced:
+                self.run.recover("buffered")
+            return
+        self.run.failed(action, failure, interrupted=True)
+        self.broken = (action, failure)
+        if self.mode != "continue" or self.tool_calls:
+            raise self._interrupted()
+        self.run.recover("continued")
+
+    def final(self, action: Try, state: _StreamAttempt) -> AIMessageChunk:
+        """The closing chunk of the serving attempt (its held chunks must be released first)."""
+        action.contributed = state.shown_chars
+        return state.final_chunk(self.run, action)
+
+    def exhausted(self) -> Exception:
+        """What to raise when no step is left: the latest stream break, if the consumer saw one."""
+        if self.broken is None:
+            return self.run.exhausted()
+        return self._interrupted("; no later link could continue it")
+
+    def _interrupted(self, note: str = "") -> StreamInterruptedError:
+        assert self.broken is not None  # noqa: S101 - only called after a visible break
+        action, failure = self.broken
+        run, partial = self.run, "".join(self.shown)
+        msg = (
+            f"chain {run.chain.name!r}: stream from {action.step.label} broke after "
+            f"{len(partial)} characters ({failure.kind.value}: {failure.message}){note}\n"
+            f"{describe_attempts(run.attempts)}"
+        )
+        return StreamInterruptedError(
+            msg,
+            attempts=run.attempts,
+            partial_text=partial,
+            chain=run.chain.name,
+            kind=failure.kind,
+            status_code=failure.status_code,
+        )
+
+
 class _End:
     """Queue marker: a lane has no more items."""
 
@@ -181,15 +316,20 @@ class _Lane:
     task: asyncio.Task[None] | None = None
 
 
+def _plain_attempt(action: Try) -> _StreamAttempt:
+    return _StreamAttempt(action.progress, action.step.body)
+
+
 class _Lanes:
     """What the sync and async races share: the running lanes and how a race ends."""
 
-    def __init__(self, run: ChainRun) -> None:
+    def __init__(self, run: ChainRun, attempt: Callable[[Try], _StreamAttempt]) -> None:
         self.run = run
         self.lanes: list[_Lane] = []
+        self._attempt = attempt
 
     def _new_lane(self, action: Try) -> _Lane:
-        lane = _Lane(action, _StreamAttempt(action.progress))
+        lane = _Lane(action, self._attempt(action))
         self.lanes.append(lane)
         return lane
 
@@ -243,9 +383,13 @@ class _Race(_Lanes):
     """Hedged attempts in worker threads; their items meet in one queue."""
 
     def __init__(
-        self, run: ChainRun, work: Callable[[_Lane], Iterator[Any]], flush: Callable[[], None]
+        self,
+        run: ChainRun,
+        work: Callable[[_Lane], Iterator[Any]],
+        flush: Callable[[], None],
+        attempt: Callable[[Try], _StreamAttempt] = _plain_attempt,
     ) -> None:
-        super().__init__(run)
+        super().__init__(run, attempt)
         self._work = work
         self._flush = flush
         self._queue: queue.SimpleQueue[tuple[_Lane, Any]] = queue.SimpleQueue()
@@ -324,8 +468,9 @@ class _AsyncRace(_Lanes):
         run: ChainRun,
         work: Callable[[_Lane], AsyncGenerator[Any, None]],
         flush: Callable[[], Awaitable[None]],
+        attempt: Callable[[Try], _StreamAttempt] = _plain_attempt,
     ) -> None:
-        super().__init__(run)
+        super().__init__(run, attempt)
         self._work = work
         self._flush = flush
         self._queue: asyncio.Queue[tuple[_Lane, Any]] = asyncio.Queue()
@@ -516,21 +661,8 @@ class Executor:
 
     # -- streams ------------------------------------------------------------------------
 
-    def _interrupted(self, run: ChainRun, action: Try, state: _StreamAttempt,
-                     failure: AttemptFailure) -> StreamInterruptedError:  # fmt: skip
-        run.failed(action, failure, interrupted=True)
-        partial = "".join(state.text)
-        msg = (
-            f"chain {run.chain.name!r}: stream from {action.step.label} broke after "
-            f"{len(partial)} characters ({failure.kind.value}: {failure.message})\n"
-            f"{describe_attempts(run.attempts)}"
-        )
-        return StreamInterruptedError(
-            msg, attempts=run.attempts, partial_text=partial, chain=run.chain.name
-        )
-
-    def _chunks(self, action: Try, state: _StreamAttempt) -> Iterator[AIMessageChunk]:
-        events = self.transport.stream(_stream_body(action.step.body), action.progress)
+    def _chunks(self, state: _StreamAttempt) -> Iterator[AIMessageChunk]:
+        events = self.transport.stream(state.body, state.progress)
         try:
             try:
                 for event in events:
@@ -547,10 +679,8 @@ class Executor:
         finally:
             events.close()  # type: ignore[attr-defined]
 
-    async def _achunks(
-        self, action: Try, state: _StreamAttempt
-    ) -> AsyncGenerator[AIMessageChunk, None]:
-        events = self.transport.astream(_stream_body(action.step.body), action.progress)
+    async def _achunks(self, state: _StreamAttempt) -> AsyncGenerator[AIMessageChunk, None]:
+        events = self.transport.astream(state.body, state.progress)
         try:
             try:
                 async for event in events:
@@ -572,29 +702,25 @@ class Executor:
         if run.chain.hedge is not None:
             yield from self._stream_hedged(run)
             return
-        buffer = run.chain.stream_recovery == "buffer"
+        recovery = _Recovery(run)
         try:
             while (action := run.next()) is not None:
                 self._flush(run)
                 if isinstance(action, Wait):
                     time.sleep(action.seconds)
                     continue
-                state, held = _StreamAttempt(action.progress), []
+                state = recovery.attempt(action)
                 try:
-                    for chunk in self._chunks(action, state):
-                        if buffer:
-                            held.append(chunk)
-                        else:
-                            yield chunk
+                    for chunk in self._chunks(state):
+                        if (shown := recovery.pass_on(state, chunk)) is not None:
+                            yield shown
                 except AttemptFailure as failure:
-                    if state.emitted and not buffer:
-                        raise self._interrupted(run, action, state, failure) from None
-                    run.failed(action, failure)
+                    recovery.failed(action, state, failure)
                     continue
-                yield from held
-                yield state.final_chunk(run, action)
+                yield from recovery.release(state)
+                yield recovery.final(action, state)
                 return
-            raise run.exhausted()
+            raise recovery.exhausted()
         finally:
             self._flush(run)
 
@@ -604,92 +730,78 @@ class Executor:
             async for chunk in self._astream_hedged(run):
                 yield chunk
             return
-        buffer = run.chain.stream_recovery == "buffer"
+        recovery = _Recovery(run)
         try:
             while (action := run.next()) is not None:
                 await self._aflush(run)
                 if isinstance(action, Wait):
                     await asyncio.sleep(action.seconds)
                     continue
-                state, held = _StreamAttempt(action.progress), []
+                state = recovery.attempt(action)
                 try:
-                    async for chunk in self._achunks(action, state):
-                        if buffer:
-                            held.append(chunk)
-                        else:
-                            yield chunk
+                    async for chunk in self._achunks(state):
+                        if (shown := recovery.pass_on(state, chunk)) is not None:
+                            yield shown
                 except AttemptFailure as failure:
-                    if state.emitted and not buffer:
-                        raise self._interrupted(run, action, state, failure) from None
-                    run.failed(action, failure)
+                    recovery.failed(action, state, failure)
                     continue
-                for chunk in held:
+                for chunk in recovery.release(state):
                     yield chunk
-                yield state.final_chunk(run, action)
+                yield recovery.final(action, state)
                 return
-            raise run.exhausted()
+            raise recovery.exhausted()
         finally:
             await self._aflush(run)
 
     def _stream_hedged(self, run: ChainRun) -> Iterator[AIMessageChunk]:
-        buffer = run.chain.stream_recovery == "buffer"
+        recovery = _Recovery(run)
         race = _Race(
-            run, lambda lane: self._chunks(lane.action, lane.state), lambda: self._flush(run)
+            run, lambda lane: self._chunks(lane.state), lambda: self._flush(run), recovery.attempt
         )
         try:
             while (first := race.first()) is not None:
                 lane, item = first
                 race.win(lane)
-                held: list[AIMessageChunk] = []
                 try:
                     for chunk in race.rest(lane, item):
-                        if buffer:
-                            held.append(chunk)
-                        else:
-                            yield chunk
+                        if (shown := recovery.pass_on(lane.state, chunk)) is not None:
+                            yield shown
                 except AttemptFailure as failure:
                     race.done(lane)
-                    if lane.state.emitted and not buffer:
-                        raise self._interrupted(run, lane.action, lane.state, failure) from None
-                    run.failed(lane.action, failure)
+                    recovery.failed(lane.action, lane.state, failure)
                     continue
                 race.done(lane)
-                yield from held
-                yield lane.state.final_chunk(run, lane.action)
+                yield from recovery.release(lane.state)
+                yield recovery.final(lane.action, lane.state)
                 return
-            raise run.exhausted()
+            raise recovery.exhausted()
         finally:
             race.close()
             self._flush(run)
 
     async def _astream_hedged(self, run: ChainRun) -> AsyncIterator[AIMessageChunk]:
-        buffer = run.chain.stream_recovery == "buffer"
+        recovery = _Recovery(run)
         race = _AsyncRace(
-            run, lambda lane: self._achunks(lane.action, lane.state), lambda: self._aflush(run)
+            run, lambda lane: self._achunks(lane.state), lambda: self._aflush(run), recovery.attempt
         )
         try:
             while (first := await race.first()) is not None:
                 lane, item = first
                 race.win(lane)
-                held: list[AIMessageChunk] = []
                 try:
                     async for chunk in race.rest(lane, item):
-                        if buffer:
-                            held.append(chunk)
-                        else:
-                            yield chunk
+                        if (shown := recovery.pass_on(lane.state, chunk)) is not None:
+                            yield shown
                 except AttemptFailure as failure:
                     race.done(lane)
-                    if lane.state.emitted and not buffer:
-                        raise self._interrupted(run, lane.action, lane.state, failure) from None
-                    run.failed(lane.action, failure)
+                    recovery.failed(lane.action, lane.state, failure)
                     continue
                 race.done(lane)
-                for chunk in held:
+                for chunk in recovery.release(lane.state):
                     yield chunk
-                yield lane.state.final_chunk(run, lane.action)
+                yield recovery.final(lane.action, lane.state)
                 return
-            raise run.exhausted()
+            raise recovery.exhausted()
         finally:
             await race.aclose()
             await self._aflush(run)

@@ -5,6 +5,9 @@ for an action (:class:`Try` a step or :class:`Wait`), perform it, and report the
 With hedging, a driver also asks :meth:`ChainRun.hedge_delay` how long to wait for the running
 attempt before :meth:`ChainRun.hedge` starts the next step beside it, and reports the losers
 through :meth:`ChainRun.cancelled`. Only the driver's own thread or task calls into a run.
+A stream driver that recovers a broken stream calls :meth:`ChainRun.recover`: later tries
+are marked with how they recover, and for ``continued`` only links that accept an assistant
+prefill run (the others are skipped) and their failures never end the run early.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from langchain_openrouter_fallback._errors import (
     FallbacksExhaustedError,
     UnrecoverableError,
 )
+from langchain_openrouter_fallback._prefill import accepts_prefill
 from langchain_openrouter_fallback._transport import Progress
 
 if TYPE_CHECKING:
+    from langchain_openrouter_fallback._attempts import Recovery
     from langchain_openrouter_fallback._catalog import Catalog
     from langchain_openrouter_fallback._chain import FallbackChain, RetryPolicy
     from langchain_openrouter_fallback._health import HealthRegistry
@@ -50,6 +55,10 @@ class Try:
     step: Step
     progress: Progress
     retry: int
+    recovered: Recovery | None = None
+    """Streams: this try takes over a stream an earlier try broke (see :meth:`ChainRun.recover`)."""
+    contributed: int = 0
+    """Streams: characters of text this try added to the consumer's answer (set by the driver)."""
 
 
 @dataclass(slots=True)
@@ -93,6 +102,7 @@ class ChainRun:
         self._last_start = 0.0
         self._context_floor = 0
         self._free_only = False
+        self._recovering: Recovery | None = None
 
     # -- driving -------------------------------------------------------------------------
 
@@ -137,6 +147,15 @@ class ChainRun:
         self._record(attempt)
         self._running -= 1
 
+    def recover(self, how: Recovery) -> None:
+        """From now on every try takes over a broken stream, ``buffered`` or ``continued``.
+
+        ``continued`` tries send an assistant prefill: links that cannot take one are
+        skipped, and a continuation's failure (a rejected prefill, say) moves on instead of
+        ending the run, so the driver can still raise the original stream failure.
+        """
+        self._recovering = how
+
     @property
     def running(self) -> int:
         """Attempts started and not yet reported."""
@@ -170,7 +189,7 @@ class ChainRun:
         logger.warning("chain %s attempt failed: %s", self.chain.name, attempt.describe())
         policy = step.link.breaker or self.chain.breaker
         self._registry.record_failure(self._key(step), policy, kind, failure.retry_after)
-        if interrupted:
+        if interrupted or action.recovered == "continued":
             return
         self._raise_if_final(failure)
         if kind == ErrorKind.CONTEXT_LENGTH:
@@ -202,8 +221,9 @@ class ChainRun:
     def _skip_reason(self, step: Step) -> str | None:
         if step.skip:
             return step.skip
-        if self._free_only and not step.model.endswith(":free"):
-            return "payment required: only :free links can serve"
+        unfit = self._unfit(step)
+        if unfit:
+            return unfit
         small = step.context_length is not None and step.context_length <= self._context_floor
         if self._context_floor and small:
             return f"context {step.context_length} too small (needs > {self._context_floor})"
@@ -211,6 +231,14 @@ class ChainRun:
             return "circuit open"
         if self._deadline - time.monotonic() < MIN_ATTEMPT_BUDGET:
             return "chain deadline exhausted"
+        return None
+
+    def _unfit(self, step: Step) -> str | None:
+        """Why this run can no longer use ``step`` (free links only, or a prefill needed)."""
+        if self._free_only and not step.model.endswith(":free"):
+            return "payment required: only :free links can serve"
+        if self._recovering == "continued" and not all(map(accepts_prefill, step.links)):
+            return "cannot continue an assistant prefill"
         return None
 
     def _progress(self, step: Step) -> Progress:
@@ -284,13 +312,15 @@ class ChainRun:
     def _start(self, step: Step, retry: int) -> Try:
         self._running += 1
         self._last_start = time.monotonic()
-        return Try(step, self._progress(step), retry)
+        return Try(step, self._progress(step), retry, self._recovering)
 
     def _key(self, step: Step) -> tuple[str, str]:
         return (self.chain.name, step.label)
 
     def _fill(self, attempt: Attempt, action: Try) -> None:
         attempt.elapsed_ms = round(action.progress.elapsed_ms, 1)
+        attempt.recovered = action.recovered
+        attempt.contributed_chars = action.contributed
         first = action.progress.first_token_ms
         attempt.first_token_ms = round(first, 1) if first is not None else None
         if len(action.step.links) > 1:

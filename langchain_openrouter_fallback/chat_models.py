@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from langchain_core.callbacks.manager import ahandle_event, handle_event
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
@@ -16,7 +16,7 @@ from langchain_core.utils.utils import _build_model_kwargs
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from langchain_openrouter_fallback._catalog import Catalog, load_catalog
-from langchain_openrouter_fallback._chain import FallbackChain
+from langchain_openrouter_fallback._chain import FallbackChain, StreamRecovery
 from langchain_openrouter_fallback._executor import Executor
 from langchain_openrouter_fallback._health import (
     HealthRegistry,
@@ -90,7 +90,9 @@ class ChatOpenRouterFallback(BaseChatModel):
 
             for chunk in llm.stream("Hello"):
                 print(chunk.text, end="")
-            # failover before the first token is invisible; after it, StreamInterruptedError
+            # failover before the first token is invisible; after it, the chain's
+            # stream_recovery decides (default: StreamInterruptedError). Per call:
+            llm.stream("Hello", stream_recovery="buffer")  # or "continue" / "raise"
 
     Async:
         ``await llm.ainvoke(...)``, ``async for chunk in llm.astream(...)``, ``abatch``.
@@ -286,6 +288,7 @@ class ChatOpenRouterFallback(BaseChatModel):
     ) -> ChainRun:
         kwargs.pop("stream", None)
         chain = self._chain_for_call(kwargs.pop("model", None))
+        chain = _with_recovery(chain, kwargs.pop("stream_recovery", None))
         params = merge_params(self._default_params, {"stop": stop}, kwargs)
         steps = plan(chain, to_openai_messages(messages), params, self._catalog)
         return ChainRun(
@@ -426,6 +429,17 @@ class ChatOpenRouterFallback(BaseChatModel):
         return with_structured_output(
             self, schema, method=method, include_raw=include_raw, strict=strict
         )
+
+
+def _with_recovery(chain: FallbackChain, stream_recovery: Any) -> FallbackChain:
+    """The chain with a per-call ``stream_recovery`` (never sent upstream)."""
+    if stream_recovery is None or stream_recovery == chain.stream_recovery:
+        return chain
+    allowed = get_args(StreamRecovery)
+    if stream_recovery not in allowed:
+        msg = f"stream_recovery must be one of {', '.join(allowed)}, got {stream_recovery!r}"
+        raise ValueError(msg)
+    return chain.model_copy(update={"stream_recovery": stream_recovery})
 
 
 def _result(message: AIMessage) -> ChatResult:

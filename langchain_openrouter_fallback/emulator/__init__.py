@@ -36,17 +36,26 @@ function (arguments generated from the tool's JSON schema); a schema-valid JSON 
 ``response_format``; or what the scenario's ``scripted:`` section says. A request whose last
 message is a ``tool`` result always gets text.
 
+Assistant prefill: a request whose last message is ``assistant`` asks the model to continue
+that text. When it starts the reply the model would give (scripted or default), only the rest
+is sent (streamed or whole); otherwise the prefill is ignored and the whole reply is sent. A
+model with ``prefill: false`` rejects such requests with OpenRouter's provider-error 400
+(``"Provider returned error"``, ``metadata.raw`` holding Anthropic's ``This model does not
+support assistant message prefill...``), failing over like a scripted error.
+
 Scenario format (YAML/JSON; unknown keys are errors)::
 
     seed: 42                      # seeds generation ids and `probability` faults
     padding: 2                    # leading "\n         \n" blocks on JSON bodies
-    stream: {keepalives_before: 2, keepalive_every: 0, chunks: 4, keepalive_interval: 0.5}
+    stream: {keepalives_before: 2, keepalive_every: 0, chunks: 4, keepalive_interval: 0.5,
+             chunk_interval: 0}   # seconds between data chunks (token pacing)
     models:                       # key: model id, or "*" for every model
       openai/gpt-4o-mini:
         served_as: openai/gpt-4o-mini-2024-07-18   # default: catalog canonical slug
         providers: [OpenAI, Azure]                 # default: derived from the vendor
         latency: 0.05                              # seconds before headers
         context_length: 4000                       # overrides the catalog
+        prefill: false                             # 400 for a trailing assistant message
         scripted:                                  # answers written by the author
           reply: "Hello from the script"
           tool_calls: [{name: weather, arguments: {city: Paris}}]  # arguments optional

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_openrouter_fallback.emulator._replies import (
     build_reply,
+    continue_prefill,
     estimate_prompt_tokens,
     estimate_tokens,
+    prefill_of,
     split_text,
 )
 from langchain_openrouter_fallback.emulator._routing import (
@@ -44,6 +46,11 @@ __all__ = ["handle_completion"]
 _NO_RETRY = frozenset({401, 402})
 _PADDING = b"\n         \n"
 _MALFORMED = b'data: {"id": "gen-malformed", "choices": [{"delta": {"content": "\n\n'
+_NO_PREFILL = (
+    "This model does not support assistant message prefill. "
+    "The conversation must end with a user message."
+)
+"""Anthropic's 400 for a prefill on Claude 4.6 models, relayed by OpenRouter as ``raw``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +128,9 @@ def _try_model(
     if limit is not None and prompt_tokens > limit:
         entry.attempts.append({"model": route.model, "provider": None, "status": 400})
         return _Failure(400, context_length_error(limit, prompt_tokens, len(providers)), {})
+    if route.behaviour is not None and not route.behaviour.prefill and prefill_of(entry.body):
+        entry.attempts.append({"model": route.model, "provider": providers[0], "status": 400})
+        return _prefill_rejected(providers[0])
     attempt = runtime.plan.next_attempt(route.model)
     failure: _Failure = _no_endpoints(route.model)
     for provider in providers:
@@ -137,6 +147,16 @@ def _try_model(
         if failure.status in _NO_RETRY:
             break
     return failure
+
+
+def _prefill_rejected(provider: str) -> _Failure:
+    """OpenRouter's shape for a provider 400: generic message, upstream body in ``raw``."""
+    raw = json.dumps(
+        {"type": "error", "error": {"type": "invalid_request_error", "message": _NO_PREFILL}},
+        separators=(",", ":"),
+    )
+    metadata = {"provider_name": provider, "raw": raw}
+    return _Failure(400, error_body(400, "Provider returned error", metadata), {})
 
 
 def _served(runtime: Runtime, route: ModelRoute, provider: str, prompt_tokens: int) -> Served:
@@ -182,6 +202,7 @@ async def _serve(
     scripted = route.behaviour.scripted if route.behaviour else None
     default_text = f"This is the OpenRouter emulator answering as {served.model} via {provider}."
     reply = build_reply(body, scripted=scripted, default_text=default_text, call_id=served.gen_id)
+    reply = continue_prefill(reply, prefill_of(body))
     completion_tokens = estimate_tokens(reply.completion_chars)
     if body.get("stream"):
         pieces = split_text(reply.text or "", runtime.scenario.stream.chunks)
@@ -249,6 +270,9 @@ async def _stream(
     if fault is not None and fault.effect == "choices_null":
         chunks = [{**chunks[0], "choices": None}, *chunks[1:]]
     for index, chunk in enumerate(chunks):
+        if index and settings.chunk_interval and await exchange.wait(settings.chunk_interval):
+            await exchange.cut()
+            return
         if fault is not None and await _in_stream_fault(exchange, fault, index, chunk, settings):
             return
         event = sse(chunk)

@@ -2,7 +2,8 @@
 
 Nothing here reads the prompt's wording. The only request facts used are structural: which
 tools were offered, ``tool_choice``, ``response_format`` and whether the last message is a
-tool result.
+tool result. The one exception is an assistant prefill: when the last message is an
+``assistant`` message whose text starts the reply, only the rest of the reply is sent.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ __all__ = [
     "Reply",
     "ToolCall",
     "build_reply",
+    "continue_prefill",
     "estimate_prompt_tokens",
     "estimate_tokens",
+    "prefill_of",
     "schema_value",
     "split_text",
 ]
@@ -248,3 +251,26 @@ def build_reply(
     if scripted is not None and scripted.reply is not None:
         return Reply(text=scripted.reply)
     return Reply(text=default_text)
+
+
+def prefill_of(body: dict[str, Any]) -> str | None:
+    """The assistant prefill a request ends with (its text), or ``None``."""
+    messages = body.get("messages") or []
+    last = messages[-1] if messages else None
+    if not isinstance(last, dict) or last.get("role") != "assistant":
+        return None
+    content = last.get("content")
+    if isinstance(content, list):
+        content = "".join(p.get("text") or "" for p in content if isinstance(p, dict))
+    return content if isinstance(content, str) else None
+
+
+def continue_prefill(reply: Reply, prefill: str | None) -> Reply:
+    """The rest of a text reply that starts with ``prefill``; other replies are unchanged.
+
+    A prefill that does not start the reply is ignored (the whole reply is sent), as a model
+    that starts a new answer would.
+    """
+    if not prefill or reply.text is None or not reply.text.startswith(prefill):
+        return reply
+    return Reply(text=reply.text[len(prefill) :])

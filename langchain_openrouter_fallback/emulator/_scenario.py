@@ -90,6 +90,9 @@ class ModelBehaviour(BaseModel):
     context_length: int | None = Field(default=None, gt=0)
     """Overrides the catalog's context length."""
     scripted: ScriptedAnswer | None = None
+    prefill: bool = True
+    """Whether a request ending with an ``assistant`` message (a prefill) is continued;
+    ``False`` rejects it with HTTP 400, as Claude 4.6 models do."""
 
 
 class StreamSettings(BaseModel):
@@ -105,6 +108,8 @@ class StreamSettings(BaseModel):
     """Content chunks a text reply is split into."""
     keepalive_interval: float = Field(default=0.5, gt=0)
     """Seconds between keep-alive comments while the first token is slow or a stream stalls."""
+    chunk_interval: float = Field(default=0.0, ge=0)
+    """Seconds between data chunks (0: as fast as possible), to pace tokens like a model."""
 
 
 class ErrorSpec(BaseModel):
