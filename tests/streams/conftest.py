@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-
-import pytest
 
 from langchain_openrouter_fallback import ChatOpenRouterFallback, FallbackChain
 from langchain_openrouter_fallback.emulator import Emulator
@@ -19,20 +16,6 @@ THIRD = "anthropic/claude-sonnet-4.5"
 REPLY = "The quick brown fox jumps over the lazy dog while streams never lie about it."
 LIMIT = 0.2
 """Stall and first-token limits (seconds): small, so stalls cost little test time."""
-
-
-@pytest.fixture(scope="module")
-def running() -> Iterator[Emulator]:
-    with Emulator() as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(running: Emulator) -> Iterator[Emulator]:
-    running.set_scenario(None)
-    running.clear_log()
-    yield running
-    running.set_scenario(None)
 
 
 def link(model: str, label: str, **extra: Any) -> dict[str, Any]:
