@@ -145,7 +145,7 @@ for name, effect in FAULTS.items():
         "md",
         """A cut *after* content reached the consumer is never papered over: the chain raises
 `StreamInterruptedError` with the partial text (opt into `stream_recovery: buffer` to restart
-invisibly). Here the cut happens on the primary, so the table shows the `interrupted` attempt.
+invisibly, or `continue` to have the next link finish the answer). Here the cut happens on the primary, so the table shows the `interrupted` attempt.
 
 ## Time to answer per strategy""",
     ),
