@@ -57,6 +57,12 @@ def _routing(chain: FallbackChain) -> list[str]:
         )
     if chain.hedge is not None:
         found.append("hedge: LiteLLM never races a second link; hedging is dropped")
+    rated = [p for p in (chain.breaker, *(link.breaker for link in chain.models)) if p and p.rate]
+    if rated:
+        found.append(
+            "breaker.rate: LiteLLM cools a deployment down after allowed_fails failures, "
+            "not on a failure rate over a window; only the consecutive-failure limit carries over"
+        )
     if chain.fallback_on is not None:
         found.append(
             "fallback_on narrows which errors fall back; LiteLLM falls back on every error "

@@ -356,3 +356,10 @@ def test_cli_prints_to_stdout_and_reports_bad_files(tmp_path, capsys):
     assert yaml.safe_load(capsys.readouterr().out)["model_list"]
     assert 2 == main(["litellm", str(tmp_path / "missing.yaml")])
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_lint_flags_a_rate_based_breaker():
+    """A failure-rate breaker has no LiteLLM equivalent, and the linter says so."""
+    rated = _chain(breaker={"rate": 0.5, "window": 30})
+    assert any(w.startswith("breaker.rate") for w in litellm_config.lint(rated))
+    assert not any(w.startswith("breaker.rate") for w in litellm_config.lint(_chain()))
