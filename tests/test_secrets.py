@@ -45,7 +45,7 @@ def scanned_files() -> list[Path]:
     [
         "Authorization: Bearer sk-or-v1-" + "a1b2c3d4" * 8,
         '"Authorization": ["Bearer abcdef123456"]',
-        "api_key: sk-or-v1-0123456789abcdef0123456789abcdef",
+        "api_key: sk-or-v1-" + "0123456789abcdef" * 2,
         "key = 'sk-or-AbCdEfGhIjKlMnOpQrStUvWxYz012345'",
     ],
 )
