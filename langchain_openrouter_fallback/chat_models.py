@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
 __all__ = ["ChatOpenRouterFallback"]
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
+_TRANSPORT_LOCK = threading.Lock()
 ATTEMPT_EVENT = "openrouter_fallback_attempt"
 """Name of the LangChain custom event dispatched for every attempt."""
 
@@ -145,6 +147,7 @@ class ChatOpenRouterFallback(BaseChatModel):
     """Other request fields (``top_p``, ``reasoning``, ``plugins``...)."""
 
     _health: HealthRegistry = PrivateAttr(default_factory=default_registry)
+    _transport_instance: Transport | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod
@@ -240,8 +243,16 @@ class ChatOpenRouterFallback(BaseChatModel):
             or DEFAULT_BASE_URL
         )
 
-    @cached_property
+    @property
     def _transport(self) -> Transport:
+        # Created once, under a lock: batch() reaches here from several threads at once.
+        if self._transport_instance is None:
+            with _TRANSPORT_LOCK:
+                if self._transport_instance is None:
+                    self._transport_instance = self._new_transport()
+        return self._transport_instance
+
+    def _new_transport(self) -> Transport:
         headers = {"User-Agent": "langchain-openrouter-fallback"}
         if self.api_key is not None:
             headers["Authorization"] = f"Bearer {self.api_key.get_secret_value()}"
