@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import yaml
 
 from langchain_openrouter_fallback._errors import OpenRouterFallbackError
-from langchain_openrouter_fallback._loader import load_chains
+from langchain_openrouter_fallback._loader import load_chain, load_chains
 from langchain_openrouter_fallback.chat_models import DEFAULT_BASE_URL, ChatOpenRouterFallback
 
 if TYPE_CHECKING:
@@ -332,15 +332,8 @@ def format_report(report: DrillReport) -> str:
     return "\n".join(lines)
 
 
-def _chains(path: str, name: str | None) -> Iterator[FallbackChain]:
-    chains = load_chains(path)
-    if name is None:
-        yield from chains.values()
-        return
-    if name not in chains:
-        msg = f"{path}: no chain named {name!r} (chains: {', '.join(chains)})"
-        raise ValueError(msg)
-    yield chains[name]
+def _chains(path: str, name: str | None) -> list[FallbackChain]:
+    return list(load_chains(path).values()) if name is None else [load_chain(path, name=name)]
 
 
 def _options(args: argparse.Namespace) -> DrillOptions:
@@ -374,7 +367,7 @@ def _cmd_drill(args: argparse.Namespace) -> int:
     try:
         options = _options(args)
         with quiet_attempt_logs():
-            chains = list(_chains(args.chain_file, args.chain))
+            chains = _chains(args.chain_file, args.chain)
             reports = [run_drill(chain, options) for chain in chains]
     except ValueError as exc:
         sys.stderr.write(f"error: {exc}\n")

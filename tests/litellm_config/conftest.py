@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 from langchain_openrouter_fallback import FallbackChain
 from langchain_openrouter_fallback.emulator import Emulator
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
 
 TEST_KEY = "test-key-not-secret"
 SMALL = "mistralai/mistral-7b-instruct-v0.1"
@@ -27,20 +24,11 @@ def litellm() -> Any:
     return litellm
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    """One OpenRouter emulator on 127.0.0.1 for the module."""
-    with Emulator() as emu:
-        yield emu
-
-
 @pytest.fixture
-def emu(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
-    """The module's emulator with no faults and an empty log; a test key in the environment."""
-    emulator.set_scenario(None)
-    emulator.clear_log()
+def emu(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    """The shared emulator (clean scenario, empty log) plus a test key in the environment."""
     monkeypatch.setenv("OPENROUTER_API_KEY", TEST_KEY)
-    return emulator
+    return emu
 
 
 def chain(**overrides: Any) -> FallbackChain:

@@ -46,13 +46,13 @@ def _wait_live(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def proxy(emulator, tmp_path_factory) -> Iterator[str]:
+def proxy(running, tmp_path_factory) -> Iterator[str]:
     """The generated config served by `litellm --config` on 127.0.0.1 (stopped afterwards)."""
     if not LITELLM.exists():
-        pytest.skip("the litellm proxy is not installed")
+        pytest.fail("the litellm proxy is not installed (make test installs it)")
     work = tmp_path_factory.mktemp("proxy")
     config = work / "config.yaml"
-    config.write_text(litellm_config.proxy_yaml(chain(), api_base=emulator.base_url))
+    config.write_text(litellm_config.proxy_yaml(chain(), api_base=running.base_url))
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env |= {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "OPENROUTER_API_KEY": TEST_KEY}
