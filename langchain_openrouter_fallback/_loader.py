@@ -7,6 +7,7 @@ field path, the reason and, for YAML, the line.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,16 +21,35 @@ from langchain_openrouter_fallback._errors import ChainValidationError
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-__all__ = ["load_chain", "load_chains", "load_document", "validate_document"]
+__all__ = ["ChainYamlLoader", "load_chain", "load_chains", "load_document", "validate_document"]
 
 Model = TypeVar("Model", bound=BaseModel)
 _SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".json": "json"}
 _MAX_ERRORS = 5
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+
+
+class ChainYamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 booleans: only ``true``/``false``.
+
+    YAML 1.1 also reads ``on``/``off``/``yes``/``no`` as booleans, which turns the natural
+    ``retry: {on: [server]}`` into a ``True`` key. Here they stay strings; boolean fields
+    still accept them as values (pydantic reads ``"yes"``/``"off"`` as booleans).
+    """
+
+
+ChainYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+ChainYamlLoader.add_implicit_resolver(
+    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def _yaml_line_finder(text: str) -> Callable[[Sequence[str | int]], int | None]:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=ChainYamlLoader)
     except yaml.YAMLError:
         root = None
 
@@ -58,7 +78,7 @@ def _no_lines(_path: Sequence[str | int]) -> int | None:
 def _parse(text: str, fmt: str, source: str) -> Any:
     try:
         if fmt == "yaml":
-            return yaml.safe_load(text)
+            return yaml.load(text, Loader=ChainYamlLoader)  # noqa: S506 - a SafeLoader
         if fmt == "toml":
             return tomllib.loads(text)
         return json.loads(text)

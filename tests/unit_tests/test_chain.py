@@ -108,6 +108,11 @@ BAD_DOCUMENTS = {
         "lacks vision",
     ),
     "unknown top-level field": ("name: x\nmodel: openai/gpt-4o\n", "models", "missing"),
+    "unknown kind under retry.on": (
+        "name: x\nmodels: [openai/gpt-4o]\nretry:\n  on: [server, nope]\n",
+        "retry.on.1 (line 4)",
+        "'auth'",
+    ),
 }
 
 
@@ -124,6 +129,19 @@ def test_invalid_documents_name_file_field_and_reason(tmp_path, case):
     assert reason in message
     assert "\n" not in message
     assert info.value.__cause__ is None
+
+
+def test_yaml_keys_on_off_yes_no_stay_strings(tmp_path):
+    """``retry: {on: [...]}`` means the ``on`` field (YAML 1.1 would read a ``True`` key)."""
+    text = (
+        "name: x\nmodels: [openai/gpt-4o]\nretry: {on: [server, network], max_retries: 2}\n"
+        "breaker: {enabled: off}\nparams: {yes: 1, no: true}\n"
+    )
+    chain = FallbackChain.from_file(write(tmp_path, "c.yaml", text))
+    assert {"server", "network"} == set(chain.retry.on)
+    assert 2 == chain.retry.max_retries
+    assert chain.breaker.enabled is False  # `off` as a value still reads as a boolean
+    assert {"yes": 1, "no": True} == chain.params
 
 
 def test_toml_and_json_errors_name_the_field(tmp_path):
