@@ -18,6 +18,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from langchain_openrouter_fallback._catalog import Catalog, load_catalog
 from langchain_openrouter_fallback._chain import FallbackChain, StreamRecovery
+from langchain_openrouter_fallback._errors import ErrorKind, UnrecoverableError
 from langchain_openrouter_fallback._executor import Executor
 from langchain_openrouter_fallback._health import (
     HealthRegistry,
@@ -65,7 +66,8 @@ class ChatOpenRouterFallback(BaseChatModel):
     Key init args:
         chain: a ``FallbackChain``, a path to a chain file, or a chain dict.
         models: shorthand for a chain of these model ids (with ``mode``).
-        api_key: defaults to ``$OPENROUTER_API_KEY``.
+        api_key: defaults to ``$OPENROUTER_API_KEY``; a call without one (or with ``""``)
+            raises ``UnrecoverableError`` (kind ``auth``) before anything is sent.
         base_url: explicit > the chain's ``base_url`` > ``$OPENROUTER_BASE_URL`` > OpenRouter.
         temperature, max_tokens, stop: request defaults (call arguments win).
         timeout: seconds per attempt for links that set none (default 60).
@@ -289,6 +291,15 @@ class ChatOpenRouterFallback(BaseChatModel):
         health = self.health
         return {label: health.state((self.chain.name, label)) for label in self.chain.labels}
 
+    def _require_key(self) -> None:
+        """Refuse to send without a key: ``Bearer `` would fail every link as a network error."""
+        if self.api_key is None or not self.api_key.get_secret_value().strip():
+            msg = (
+                f"chain {self.chain.name!r}: no OpenRouter API key (nothing was sent): pass "
+                "api_key=... or set OPENROUTER_API_KEY (any non-empty value for a local emulator)"
+            )
+            raise UnrecoverableError(msg, attempts=[], kind=ErrorKind.AUTH, chain=self.chain.name)
+
     def _new_run(
         self,
         messages: list[BaseMessage],
@@ -297,6 +308,7 @@ class ChatOpenRouterFallback(BaseChatModel):
         *,
         streaming: bool = False,
     ) -> ChainRun:
+        self._require_key()
         kwargs.pop("stream", None)
         chain = self._chain_for_call(kwargs.pop("model", None))
         chain = _with_recovery(chain, kwargs.pop("stream_recovery", None))
