@@ -58,7 +58,7 @@ record: $(VENV)/.dev
 # Re-resolve the pinned locks after editing pyproject.toml.
 lock: $(UV)
 	$(UV) pip compile --quiet pyproject.toml --python-version 3.11 --extra emulator -o requirements.lock
-	$(UV) pip compile --quiet pyproject.toml --python-version 3.11 --extra dev -o requirements-dev.lock
+	$(UV) pip compile --quiet pyproject.toml --python-version 3.11 --extra dev --overrides dev-overrides.txt -o requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -71,6 +71,7 @@ Scenario format (YAML/JSON; unknown keys are errors)::
                                   #   slow_first_token: 5 | forever
                                   #   stall_after: 3 | cut_after: 3   (data chunks)
                                   #   midstream_error: {after, code, message, finish_reason}
+                                  #     (default code 502, finish_reason null, as on the wire)
                                   #   malformed_chunk: {after} | missing_done: true
                                   #   error_200: true | choices_null: true
 

@@ -137,14 +137,19 @@ class ErrorSpec(BaseModel):
 
 
 class MidstreamError(BaseModel):
-    """An in-band error chunk after ``after`` content chunks (HTTP status stays 200)."""
+    """An in-band error chunk after ``after`` content chunks (HTTP status stays 200).
+
+    Defaults follow the wire (a recorded minimax stream via OpenRouter: integer ``code``,
+    ``finish_reason: null``); a string ``code`` and ``finish_reason: error`` are the docs'
+    variant, SCRIPTED per fault.
+    """
 
     model_config = _STRICT
 
     after: AfterChunks = 1
-    code: int | str = "server_error"
+    code: int | str = 502
     message: str = "Provider disconnected unexpectedly"
-    finish_reason: Literal["error"] | None = "error"
+    finish_reason: Literal["error"] | None = None
 
 
 class MalformedChunk(BaseModel):
