@@ -48,6 +48,9 @@ The mapping (client mode; the litellm 1.103.7 source decides every choice):
   os.environ/REDIS_PASSWORD`` when the URL holds a password), so cooldowns and fail
   counters are shared across proxy instances; ``deadline`` -> router ``timeout``.
 
+- ``general_settings.master_key: os.environ/LITELLM_MASTER_KEY`` (the proxy refuses requests
+  without it); ``require_master_key=False`` / ``--no-master-key`` opts out, with a warning.
+
 Server mode: one deployment per ``group_links`` group with ``extra_body.models`` (at most
 3) and ``extra_body.provider``; its context window is the group's widest.
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+import warnings as warnings_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from litellm_config._inputs import collect_chains
 from litellm_config._lint import lint
-from litellm_config._mapping import proxy_yaml
+from litellm_config._mapping import OPEN_PROXY_WARNING, proxy_yaml
 
 if TYPE_CHECKING:
     import argparse
@@ -18,8 +19,13 @@ __all__ = ["register"]
 
 def _cmd_litellm(args: argparse.Namespace) -> int:
     chains = collect_chains([Path(path) for path in args.files])
-    text = proxy_yaml(chains, api_base=args.api_base)
+    secured = not args.no_master_key
+    with warnings_module.catch_warnings():
+        warnings_module.simplefilter("ignore")  # reported below, once, like the lint
+        text = proxy_yaml(chains, api_base=args.api_base, require_master_key=secured)
     warnings = [f"{name}: {w}" for name, chain in chains.items() for w in lint(chain)]
+    if not secured:
+        warnings.insert(0, f"--no-master-key: {OPEN_PROXY_WARNING}")
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if args.output in (None, "-"):
@@ -43,5 +49,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("files", nargs="+", metavar="CHAIN_FILE")
     parser.add_argument("-o", "--output", help="config file to write (default: stdout)")
     parser.add_argument("--api-base", help="override every chain's base_url (e.g. an emulator)")
+    parser.add_argument(
+        "--no-master-key",
+        action="store_true",
+        help="do not require LITELLM_MASTER_KEY from clients (an open proxy; warned about)",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
     parser.set_defaults(func=_cmd_litellm)

@@ -358,6 +358,45 @@ def test_cli_prints_to_stdout_and_reports_bad_files(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("error: ")
 
 
+def test_proxy_config_requires_a_master_key_from_the_environment():
+    """By default the proxy needs LITELLM_MASTER_KEY; the YAML names it, never a value."""
+    config = litellm_config.proxy_config(_chain())
+    assert {"master_key": "os.environ/LITELLM_MASTER_KEY"} == config["general_settings"]
+    assert "LITELLM_MASTER_KEY" in litellm_config.proxy_yaml(_chain()).splitlines()[1]
+
+
+def test_opting_out_of_the_master_key_is_explicit_and_warned():
+    """require_master_key=False drops general_settings and warns (python and CLI)."""
+    with pytest.warns(UserWarning, match="no master_key"):
+        config = litellm_config.proxy_config(_chain(), require_master_key=False)
+    assert "general_settings" not in config
+    with pytest.warns(UserWarning, match="no master_key"):
+        text = litellm_config.proxy_yaml(_chain(), require_master_key=False)
+    assert "WARNING" in text.splitlines()[2]
+
+
+def test_cli_no_master_key_flag_warns_and_is_strict(tmp_path, capsys):
+    """--no-master-key writes an open config, says so on stderr, and --strict refuses it."""
+    out = tmp_path / "config.yaml"
+    chain_file = tmp_path / "c.yaml"
+    chain_file.write_text(
+        yaml.safe_dump(
+            {
+                "name": "c",
+                "retry": {"max_retries": 0},
+                "models": [{"model": "openai/gpt-4o-mini", "timeout": 5}],
+            }
+        )
+    )
+    assert 0 == main(["litellm", str(chain_file), "-o", str(out)])
+    assert "master_key" in yaml.safe_load(out.read_text())["general_settings"]
+    assert "warning" not in capsys.readouterr().err
+    assert 0 == main(["litellm", str(chain_file), "-o", str(out), "--no-master-key"])
+    assert "general_settings" not in yaml.safe_load(out.read_text())
+    assert "no master_key" in capsys.readouterr().err
+    assert 1 == main(["litellm", str(chain_file), "-o", str(out), "--no-master-key", "--strict"])
+
+
 def test_lint_flags_a_rate_based_breaker():
     """A failure-rate breaker has no LiteLLM equivalent, and the linter says so."""
     rated = _chain(breaker={"rate": 0.5, "window": 30})

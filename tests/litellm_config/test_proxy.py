@@ -2,80 +2,26 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 import litellm_config
-from tests.litellm_config.conftest import TEST_KEY, chain, models_called
+from tests.litellm_config.conftest import AUTH, chain, models_called, run_proxy
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 pytestmark = pytest.mark.litellm
 
-LITELLM = Path(sys.executable).with_name("litellm")
-STARTUP_TIMEOUT = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_live(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"litellm exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/health/liveliness", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"litellm did not become live in {STARTUP_TIMEOUT}s:\n{log.read_text()[-3000:]}")
-
 
 @pytest.fixture(scope="module")
 def proxy(running, tmp_path_factory) -> Iterator[str]:
     """The generated config served by `litellm --config` on 127.0.0.1 (stopped afterwards)."""
-    if not LITELLM.exists():
-        pytest.fail("the litellm proxy is not installed (make test installs it)")
-    work = tmp_path_factory.mktemp("proxy")
-    config = work / "config.yaml"
-    config.write_text(litellm_config.proxy_yaml(chain(), api_base=running.base_url))
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env |= {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "OPENROUTER_API_KEY": TEST_KEY}
-    log = work / "proxy.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(LITELLM), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=work,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_live(url, process, log)
+    text = litellm_config.proxy_yaml(chain(), api_base=running.base_url)
+    with run_proxy(text, tmp_path_factory.mktemp("proxy")) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 @pytest.mark.timeout(120)
@@ -85,6 +31,7 @@ def test_proxy_serves_through_the_fallback(proxy, emu):
     response = httpx.post(
         f"{proxy}/v1/chat/completions",
         json={"model": "c", "messages": [{"role": "user", "content": "hi"}]},
+        headers=AUTH,
         timeout=30,
     )
     assert 200 == response.status_code, response.text
@@ -98,8 +45,30 @@ def test_proxy_serves_a_link_group_directly(proxy, emu):
     response = httpx.post(
         f"{proxy}/v1/chat/completions",
         json={"model": "c/last", "messages": [{"role": "user", "content": "hi"}]},
+        headers=AUTH,
         timeout=30,
     )
     assert 200 == response.status_code, response.text
     assert "c/last" == response.headers["x-litellm-model-id"]
     assert ["google/gemini-2.5-flash"] == models_called(emu)
+
+
+@pytest.mark.timeout(120)
+def test_proxy_refuses_a_request_without_the_master_key(proxy, emu):
+    """No bearer token, or a wrong one: refused, and no upstream call (the key is not spent).
+
+    LiteLLM 1.103.7 without a database answers 500 "Internal server error" to a missing
+    token and 400 "No connected db." to a wrong one (not 401): both are refusals.
+    """
+    body = {"model": "c", "messages": [{"role": "user", "content": "hi"}]}
+    missing = httpx.post(f"{proxy}/v1/chat/completions", json=body, timeout=30)
+    wrong = httpx.post(
+        f"{proxy}/v1/chat/completions",
+        json=body,
+        headers={"Authorization": "Bearer not-the-master-key"},
+        timeout=30,
+    )
+    for response in (missing, wrong):
+        assert response.status_code >= httpx.codes.BAD_REQUEST, response.text
+        assert "choices" not in response.json()
+    assert [] == models_called(emu)

@@ -265,7 +265,10 @@ print("\\n".join(config_text.splitlines()[:24]), "\\n...")""",
 with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
-env = {**os.environ, "OPENROUTER_API_KEY": "emulator", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+# The generated config requires a master key from the environment; clients pass it as their key.
+MASTER_KEY = "notebook-master-key"
+env = {**os.environ, "OPENROUTER_API_KEY": "emulator", "LITELLM_MASTER_KEY": MASTER_KEY,
+       "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
 env.pop("DATABASE_URL", None)
 log = (work / "proxy.log").open("wb")
 proxy = subprocess.Popen(  # noqa: S603 - our own venv's litellm
@@ -288,9 +291,13 @@ print("proxy live at", url)""",
     ),
     (
         "code",
-        """def ask():
-    r = httpx.post(f"{url}/v1/chat/completions", timeout=30,
-                   json={"model": "default", "messages": [{"role": "user", "content": "hi"}]})
+        """BODY = {"model": "default", "messages": [{"role": "user", "content": "hi"}]}
+print("no key:", httpx.post(f"{url}/v1/chat/completions", json=BODY, timeout=30).status_code)
+
+
+def ask():
+    r = httpx.post(f"{url}/v1/chat/completions", timeout=30, json=BODY,
+                   headers={"Authorization": f"Bearer {MASTER_KEY}"})
     r.raise_for_status()
     return r.headers["x-litellm-model-id"], r.json()["model"]
 
