@@ -25,6 +25,8 @@ from langchain_openrouter_fallback._transport import AttemptFailure
 __all__ = [
     "chunk_to_message",
     "completion_to_message",
+    "merge_reasoning_details",
+    "reasoning_kwargs",
     "response_metadata",
     "usage_metadata",
 ]
@@ -134,6 +136,38 @@ def _tool_calls(raw_calls: Any) -> tuple[list[ToolCall], list[InvalidToolCall]]:
     return calls, invalid
 
 
+def reasoning_kwargs(message: dict[str, Any]) -> dict[str, Any]:
+    """``reasoning`` -> ``reasoning_content`` (what LangChain's content blocks read), and
+    ``reasoning_details`` kept as sent, to go back on the next turn."""
+    extra: dict[str, Any] = {}
+    if message.get("reasoning"):
+        extra["reasoning_content"] = message["reasoning"]
+    if message.get("reasoning_details"):
+        extra["reasoning_details"] = message["reasoning_details"]
+    return extra
+
+
+def merge_reasoning_details(merged: list[dict[str, Any]], pieces: Any) -> None:
+    """Fold streamed ``reasoning_details`` pieces into whole entries (joined by ``index``)."""
+    for piece in pieces if isinstance(pieces, list) else ():
+        if not isinstance(piece, dict):
+            continue
+        index = piece.get("index")
+        entry = next((e for e in merged if index is not None and e.get("index") == index), None)
+        if entry is None:
+            merged.append(dict(piece))
+            continue
+        for key, value in piece.items():
+            if key in _JOINED and isinstance(value, str) and isinstance(entry.get(key), str):
+                entry[key] += value
+            elif value is not None and entry.get(key) is None:
+                entry[key] = value
+
+
+_JOINED = frozenset({"text", "summary", "data", "signature"})
+"""``reasoning_details`` fields streamed in pieces; other fields are the same in every piece."""
+
+
 def completion_to_message(body: Any) -> AIMessage:
     """A non-streaming completion body -> ``AIMessage`` (raises ``AttemptFailure`` if unusable)."""
     choice = _first_choice(body)
@@ -141,9 +175,7 @@ def completion_to_message(body: Any) -> AIMessage:
     if not isinstance(message, dict):
         raise AttemptFailure(ErrorKind.MALFORMED, "choice has no message object")
     calls, invalid = _tool_calls(message.get("tool_calls"))
-    extra: dict[str, Any] = {}
-    if message.get("reasoning"):
-        extra["reasoning_content"] = message["reasoning"]
+    extra = reasoning_kwargs(message)
     if message.get("refusal"):
         extra["refusal"] = message["refusal"]
     return AIMessage(
@@ -160,8 +192,9 @@ def completion_to_message(body: Any) -> AIMessage:
 def chunk_to_message(data: dict[str, Any]) -> tuple[AIMessageChunk, str | None]:
     """One parsed SSE chunk -> (message chunk, finish_reason).
 
-    The chunk carries content, tool-call deltas and usage; who-served metadata is attached
-    once, to the final chunk, by the caller (LangChain concatenates string metadata).
+    The chunk carries content, reasoning, tool-call deltas and usage; who-served metadata is
+    attached once, to the final chunk, by the caller (LangChain concatenates string metadata).
+    ``reasoning_details`` pieces are left in ``additional_kwargs`` for the caller to join.
     """
     if data.get("error") is not None:
         raise _inband_failure(data["error"])
@@ -169,7 +202,8 @@ def chunk_to_message(data: dict[str, Any]) -> tuple[AIMessageChunk, str | None]:
     choice = choices[0] if choices and isinstance(choices[0], dict) else {}
     if choice.get("error"):
         raise _inband_failure(choice["error"])
-    delta = choice.get("delta") or {}
+    # A whole completion answering a stream request carries ``message`` instead of ``delta``.
+    delta = choice.get("delta") or choice.get("message") or {}
     tool_chunks = [
         ToolCallChunk(
             name=(call.get("function") or {}).get("name"),
@@ -180,11 +214,10 @@ def chunk_to_message(data: dict[str, Any]) -> tuple[AIMessageChunk, str | None]:
         )
         for call in delta.get("tool_calls") or []
     ]
-    extra = {"reasoning_content": delta["reasoning"]} if delta.get("reasoning") else {}
     chunk = AIMessageChunk(
         content=delta.get("content") or "",
         tool_call_chunks=tool_chunks,
-        additional_kwargs=extra,
+        additional_kwargs=reasoning_kwargs(delta),
         usage_metadata=usage_metadata(data.get("usage")),
         id=data.get("id"),
     )

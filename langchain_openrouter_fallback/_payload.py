@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.messages import convert_to_openai_messages
+from langchain_core.messages import AIMessage, convert_to_openai_messages
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -29,11 +29,31 @@ MAX_MODELS_PER_REQUEST = 3
 
 
 def to_openai_messages(messages: Sequence[Any]) -> list[dict[str, Any]]:
-    """LangChain messages, tuples, strings or OpenAI dicts -> OpenAI chat message dicts."""
+    """LangChain messages, tuples, strings or OpenAI dicts -> OpenAI chat message dicts.
+
+    An assistant message's ``reasoning_details`` go back as they came (OpenRouter keeps a
+    model's reasoning across tool calls only when they are sent on the next turn).
+    """
     if all(isinstance(m, dict) and "role" in m for m in messages):
         return [dict(m) for m in messages]
-    converted = convert_to_openai_messages(list(messages))
-    return converted if isinstance(converted, list) else [converted]
+    if not any(_reasoning_details(m) for m in messages):
+        converted = convert_to_openai_messages(list(messages))
+        return converted if isinstance(converted, list) else [converted]
+    result: list[dict[str, Any]] = []
+    for message in messages:
+        one = convert_to_openai_messages([message])
+        details = _reasoning_details(message)
+        for item in one if isinstance(one, list) else [one]:
+            if details and item.get("role") == "assistant":
+                item["reasoning_details"] = details
+            result.append(item)
+    return result
+
+
+def _reasoning_details(message: Any) -> Any:
+    if isinstance(message, AIMessage):
+        return message.additional_kwargs.get("reasoning_details")
+    return None
 
 
 def merge_params(*layers: dict[str, Any]) -> dict[str, Any]:

@@ -37,12 +37,24 @@ if TYPE_CHECKING:
     from langchain_openrouter_fallback._plan import Step
     from langchain_openrouter_fallback._transport import AttemptFailure
 
-__all__ = ["DEFAULT_ATTEMPT_TIMEOUT", "ChainRun", "Try", "Wait"]
+__all__ = [
+    "DEFAULT_ATTEMPT_TIMEOUT",
+    "DEFAULT_FIRST_TOKEN_TIMEOUT",
+    "DEFAULT_STALL_TIMEOUT",
+    "ChainRun",
+    "Try",
+    "Wait",
+]
 
 logger = logging.getLogger("langchain_openrouter_fallback")
 
 DEFAULT_ATTEMPT_TIMEOUT = 60.0
 """Seconds per attempt when neither the link nor the model sets ``timeout``."""
+DEFAULT_FIRST_TOKEN_TIMEOUT = 15.0
+"""Streams: seconds until the first output (text, tool call or reasoning) when the link sets
+no ``first_token_timeout``; keep-alive comments never count."""
+DEFAULT_STALL_TIMEOUT = 10.0
+"""Streams: seconds of silence allowed between outputs when the link sets no ``stall_timeout``."""
 MIN_ATTEMPT_BUDGET = 0.05
 """An attempt with less time than this left in the chain deadline is skipped."""
 _CONTEXT_LIMIT = re.compile(r"maximum context length is (\d+)")
@@ -245,11 +257,15 @@ class ChainRun:
         timeouts = [link.timeout for link in step.links]
         budget = sum(t for t in timeouts if t) if all(timeouts) else self._default_timeout
         now = time.monotonic()
-        # First-token and stall limits only mean something when tokens arrive one by one.
+        # First-token and stall limits only mean something when tokens arrive one by one;
+        # a non-stream answer arrives whole (OpenRouter pads it with whitespace meanwhile).
+        if not self._streaming:
+            return Progress(deadline=min(now + budget, self._deadline), started=now)
+        link = step.link
         return Progress(
             deadline=min(now + budget, self._deadline),
-            first_token=step.link.first_token_timeout if self._streaming else None,
-            stall=step.link.stall_timeout if self._streaming else None,
+            first_token=link.first_token_timeout or DEFAULT_FIRST_TOKEN_TIMEOUT,
+            stall=link.stall_timeout or DEFAULT_STALL_TIMEOUT,
             started=now,
         )
 

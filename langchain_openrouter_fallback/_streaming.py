@@ -1,7 +1,10 @@
 """One streamed attempt turned into chunks, and what a broken stream does (``stream_recovery``).
 
 :class:`StreamAttempt` parses one attempt's SSE events (keep-alives never count as progress;
-a malformed event is skipped and noted) and remembers who served and the usage.
+a malformed event is skipped and noted) and remembers who served and the usage. Reasoning
+deltas are output: they move the attempt's clock and reach the consumer as chunks with
+``additional_kwargs["reasoning_content"]`` (so a break after them is visible, like text);
+streamed ``reasoning_details`` are joined and put on the final chunk.
 :class:`Recovery` decides what reaches the consumer and when:
 
 - ``raise``: :class:`StreamInterruptedError` with the partial text the consumer received.
@@ -24,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import AIMessageChunk
 
 from langchain_openrouter_fallback._attempts import Attempt, describe_attempts
-from langchain_openrouter_fallback._convert import chunk_to_message
+from langchain_openrouter_fallback._convert import chunk_to_message, merge_reasoning_details
 from langchain_openrouter_fallback._errors import ErrorKind, StreamInterruptedError
 from langchain_openrouter_fallback._prefill import continuation_body, split_prefill
 from langchain_openrouter_fallback._transport import AttemptFailure
@@ -63,7 +66,9 @@ class StreamAttempt:
         self.notes: list[str] = []
         self.text: list[str] = []
         self.produced = False
-        """Whether the upstream sent any content (text or tool calls)."""
+        """Whether the upstream sent any output (text, reasoning or tool calls)."""
+        self.reasoning_details: list[dict[str, Any]] = []
+        """Streamed ``reasoning_details`` pieces joined into whole entries."""
         self.held: list[AIMessageChunk] = []
         """``buffer`` mode: chunks produced but not yet passed on."""
         self.shown_chars = 0
@@ -90,7 +95,11 @@ class StreamAttempt:
             native = (data.get("choices") or [{}])[0].get("native_finish_reason")
             self.meta["native_finish_reason"] = native
             self.progress.finishing(FINISH_GRACE)
-        if chunk.content or chunk.tool_call_chunks:
+        details = chunk.additional_kwargs.pop("reasoning_details", None)
+        merge_reasoning_details(self.reasoning_details, details)
+        if details:
+            self.progress.token()  # reasoning (even encrypted) is output for both clocks
+        if chunk.content or chunk.tool_call_chunks or chunk.additional_kwargs:
             self.progress.token()
             if isinstance(chunk.content, str):
                 self.text.append(chunk.content)
@@ -158,8 +167,10 @@ class StreamAttempt:
             "cost": (usage or {}).get("cost"),
             "fallback": fallback_metadata(run, attempt.label),
         }
+        details = {"reasoning_details": self.reasoning_details} if self.reasoning_details else {}
         return AIMessageChunk(
             content="",
+            additional_kwargs=details,
             usage_metadata=self.usage.usage_metadata if self.usage else None,
             response_metadata={k: v for k, v in metadata.items() if v is not None},
             chunk_position="last",

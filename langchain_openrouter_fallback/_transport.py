@@ -1,10 +1,17 @@
 """HTTP to OpenRouter: pooled httpx clients, lenient JSON, SSE with keep-alives, hard deadlines.
 
-Every attempt gets a :class:`Progress`: a whole-attempt deadline plus optional first-token and
-stall limits. Only content (reported by the caller through :meth:`Progress.token`) moves the
-clock; SSE comments such as ``: OPENROUTER PROCESSING`` never do. Async code enforces the
-deadline per read with ``asyncio.timeout_at``; sync code cannot interrupt a blocking read, so
-a single watchdog thread shuts the socket down when the deadline passes.
+Every attempt gets a :class:`Progress`, the one clock of the attempt: a whole-attempt
+deadline plus optional first-token and stall limits. Only output (content, tool calls or
+reasoning, reported by the caller through :meth:`Progress.token`) moves the clock; SSE
+comments such as ``: OPENROUTER PROCESSING`` and whitespace padding never do. httpx's own
+read timeout is not a limit: async code enforces the clock per read with
+``asyncio.timeout_at``; sync code cannot interrupt a blocking read, so the wait for headers
+is bounded by the clock's next deadline and the body by a single watchdog thread that shuts
+the socket down when a limit passes. A body that then ends (cleanly, when the server frames
+it by closing the connection) is reported as the limit that fired, never as a short answer.
+
+A ``200 application/json`` reply to a stream request is passed on as one data event, so an
+error body is classified exactly as on a non-stream request.
 
 httpx's exceptions are translated to :class:`AttemptFailure` at this one boundary.
 """
@@ -122,7 +129,7 @@ class Progress:
     rearm: Callable[[], None] | None = None
 
     def token(self) -> None:
-        """Content arrived: the first-token limit is met and the stall clock restarts."""
+        """Output arrived: the first-token limit is met and the stall clock restarts."""
         now = time.monotonic()
         if self.first_token_at is None:
             self.first_token_at = now
@@ -150,12 +157,24 @@ class Progress:
         return min(limits)
 
     def httpx_timeout(self) -> httpx.Timeout:
-        """Per-phase httpx timeouts bounded by what is left (covers the wait for headers)."""
+        """httpx timeouts for the wait for headers: what is left until the next limit.
+
+        Sync only: async reads are bounded by ``asyncio.timeout_at`` instead. Once headers
+        arrive, :func:`_unbounded_body_reads` hands the body over to the watchdog.
+        """
         when, _ = self.next_deadline()
         remaining = max(0.001, when - time.monotonic())
-        return httpx.Timeout(
-            remaining, connect=min(self.connect, remaining), read=remaining, pool=remaining
-        )
+        return httpx.Timeout(remaining, connect=min(self.connect, remaining))
+
+    def async_timeout(self) -> httpx.Timeout:
+        """Async: only connecting is bounded by httpx; every read is bounded by the clock."""
+        remaining = max(0.001, self.deadline - time.monotonic())
+        return httpx.Timeout(None, connect=min(self.connect, remaining))
+
+    def check(self) -> None:
+        """Raise the timeout that fired, if one did (a socket shut down may read as an end)."""
+        if self.expired is not None:
+            raise self.timeout_failure()
 
     def timeout_failure(self, fallback: str = "total") -> AttemptFailure:
         """The failure to report when a limit fired."""
@@ -311,6 +330,21 @@ def _socket_of(response: httpx.Response) -> socket.socket | None:
     return sock if isinstance(sock, socket.socket) else None
 
 
+def _unbounded_body_reads(response: httpx.Response) -> None:
+    """From now on the watchdog, not httpx's read timeout, bounds the body's reads.
+
+    httpcore reads ``request.extensions["timeout"]`` (httpx's documented per-request
+    timeout extension) when the body iteration starts, after the headers are in.
+    """
+    timeouts = response.request.extensions.get("timeout")
+    if isinstance(timeouts, dict):
+        timeouts["read"] = None
+
+
+def _is_json(response: httpx.Response) -> bool:
+    return response.headers.get("content-type", "").startswith("application/json")
+
+
 def _failure_from_exception(exc: BaseException, progress: Progress) -> AttemptFailure:
     if progress.expired is not None:
         return progress.timeout_failure()
@@ -321,6 +355,11 @@ def _failure_from_exception(exc: BaseException, progress: Progress) -> AttemptFa
     if progress.expired is not None:
         return progress.timeout_failure()
     return AttemptFailure(classify_exception(exc), f"{type(exc).__name__}: {exc}"[:300])
+
+
+def _json_event(raw: bytes) -> SSEEvent:
+    """A whole JSON body answering a stream request, as the one event it stands for."""
+    return SSEEvent(data=raw.strip().decode("utf-8", "replace") or "null")
 
 
 def _error_body(raw: bytes) -> Any:
@@ -391,7 +430,9 @@ class Transport:
                 "POST", self.url, json=body, timeout=progress.httpx_timeout()
             ) as response:
                 watch = _WATCHDOG.watch(progress, _socket_of(response))
+                _unbounded_body_reads(response)
                 raw = response.read()
+                progress.check()
                 return self._parse(response, raw), response.headers
         except httpx.HTTPError as exc:
             raise _failure_from_exception(exc, progress) from None
@@ -404,7 +445,7 @@ class Transport:
         try:
             async with asyncio.timeout_at(progress.next_deadline()[0]):
                 async with self.aclient.stream(
-                    "POST", self.url, json=body, timeout=progress.httpx_timeout()
+                    "POST", self.url, json=body, timeout=progress.async_timeout()
                 ) as response:
                     raw = await response.aread()
                     return self._parse(response, raw), response.headers
@@ -424,11 +465,18 @@ class Transport:
                 if response.status_code >= 400:  # noqa: PLR2004
                     raise self._status_failure(response, response.read())
                 watch = _WATCHDOG.watch(progress, _socket_of(response))
+                _unbounded_body_reads(response)
+                if _is_json(response):
+                    raw = response.read()
+                    progress.check()
+                    yield _json_event(raw)
+                    return
                 decoder = SSEDecoder()
                 for line in response.iter_lines():
                     event = decoder.feed(line)
                     if event is not None:
                         yield event
+                progress.check()
                 tail = decoder.flush()
                 if tail is not None:
                     yield tail
@@ -445,11 +493,16 @@ class Transport:
                 async with asyncio.timeout_at(progress.next_deadline()[0]):
                     response = await stack.enter_async_context(
                         self.aclient.stream(
-                            "POST", self.url, json=body, timeout=progress.httpx_timeout()
+                            "POST", self.url, json=body, timeout=progress.async_timeout()
                         )
                     )
                     if response.status_code >= 400:  # noqa: PLR2004
                         raise self._status_failure(response, await response.aread())
+                if _is_json(response):
+                    async with asyncio.timeout_at(progress.next_deadline()[0]):
+                        raw = await response.aread()
+                    yield _json_event(raw)
+                    return
                 decoder = SSEDecoder()
                 lines = response.aiter_lines()
                 while True:
