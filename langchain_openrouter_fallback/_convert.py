@@ -137,8 +137,11 @@ def _tool_calls(raw_calls: Any) -> tuple[list[ToolCall], list[InvalidToolCall]]:
 
 
 def reasoning_kwargs(message: dict[str, Any]) -> dict[str, Any]:
-    """``reasoning`` -> ``reasoning_content`` (what LangChain's content blocks read), and
-    ``reasoning_details`` kept as sent, to go back on the next turn."""
+    """Reasoning for ``additional_kwargs``: text and ``reasoning_details`` as sent.
+
+    ``reasoning_content`` is what LangChain turns into reasoning content blocks;
+    ``reasoning_details`` go back on the next turn.
+    """
     extra: dict[str, Any] = {}
     if message.get("reasoning"):
         extra["reasoning_content"] = message["reasoning"]

@@ -157,7 +157,7 @@ class Progress:
         return min(limits)
 
     def httpx_timeout(self) -> httpx.Timeout:
-        """httpx timeouts for the wait for headers: what is left until the next limit.
+        """The wait for headers (sync): what is left until the next limit.
 
         Sync only: async reads are bounded by ``asyncio.timeout_at`` instead. Once headers
         arrive, :func:`_unbounded_body_reads` hands the body over to the watchdog.
@@ -342,7 +342,8 @@ def _unbounded_body_reads(response: httpx.Response) -> None:
 
 
 def _is_json(response: httpx.Response) -> bool:
-    return response.headers.get("content-type", "").startswith("application/json")
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.startswith("application/json")
 
 
 def _failure_from_exception(exc: BaseException, progress: Progress) -> AttemptFailure:
