@@ -1,7 +1,9 @@
 """Every emulator fault x {invoke, ainvoke, stream, astream} x {client, server}.
 
 Each case asserts which link served (or which error surfaced) and the attempt records.
-The primary is the faulted model; the emulator is real HTTP on 127.0.0.1.
+The primary is the faulted model; the emulator is real HTTP on 127.0.0.1. Only cells whose
+fault fires for the method exist: a stream-only fault (a cut, a stall, a missing ``[DONE]``)
+has no invoke cells, rather than cells that count "served by primary" as a pass.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from langchain_openrouter_fallback import (
     StreamInterruptedError,
     UnrecoverableError,
 )
+from langchain_openrouter_fallback.emulator._scenario import EFFECTS, Fault
 from tests.chat_models.conftest import KEY
 
 PRIMARY = "openai/gpt-4o-mini"
@@ -77,6 +80,11 @@ def fell_back(client_kind: str, server: Served | None = None) -> dict[str, tuple
     return {"client": (client, client), "server": (server, server)}
 
 
+def streams_only(stream: object, server_stream: object = None) -> dict[str, tuple[object, object]]:
+    """A fault that exists only in an SSE stream: no invoke/ainvoke cells."""
+    return by_method(NO_CELL, stream, NO_CELL, server_stream)
+
+
 def same(expect: object) -> dict[str, tuple[object, object]]:
     return {"client": (expect, expect), "server": (expect, expect)}
 
@@ -91,6 +99,8 @@ def by_method(
 
 
 GROUP_FAIL = Served("fourth", ("timeout",))
+NO_CELL = Served("no cell: the fault cannot fire for this method")
+"""Marks a (fault, method) pair that is not generated at all."""
 
 CASES: dict[str, tuple[dict[str, object], dict[str, tuple[object, object]]]] = {
     "500": ({"error": 500}, fell_back("server")),
@@ -129,36 +139,23 @@ CASES: dict[str, tuple[dict[str, object], dict[str, tuple[object, object]]]] = {
     ),
     "slow-first-token": (
         {"slow_first_token": "forever"},
-        by_method(
-            Served("primary"),
-            Served("secondary", ("timeout",)),
-            Served("primary"),
-            GROUP_FAIL,
-        ),
+        streams_only(Served("secondary", ("timeout",)), GROUP_FAIL),
     ),
-    "stall-after-2": ({"stall_after": 2}, by_method(Served("primary"), INTERRUPTED)),
-    "cut-after-2": ({"cut_after": 2}, by_method(Served("primary"), INTERRUPTED)),
+    "stall-after-2": ({"stall_after": 2}, streams_only(INTERRUPTED)),
+    "cut-after-2": ({"cut_after": 2}, streams_only(INTERRUPTED)),
     "midstream-error-after-2": (
         {"midstream_error": {"after": 2, "code": 502}},
-        by_method(Served("primary"), INTERRUPTED),
+        streams_only(INTERRUPTED),
     ),
     "midstream-error-string-code": (
         {"midstream_error": {"after": 0, "code": "server_error", "finish_reason": None}},
-        by_method(
-            Served("primary"),
-            Served("secondary", ("server",)),
-            Served("primary"),
-            Served("fourth", ("server",)),
-        ),
+        streams_only(Served("secondary", ("server",)), Served("fourth", ("server",))),
     ),
     "malformed-chunk": (
         {"malformed_chunk": {"after": 1}},
-        by_method(
-            Served("primary"),
-            Served("primary", note="skipped malformed event"),
-        ),
+        streams_only(Served("primary", note="skipped malformed event")),
     ),
-    "missing-done": ({"missing_done": True}, same(Served("primary"))),
+    "missing-done": ({"missing_done": True}, streams_only(Served("primary"))),
     "error-200": (
         {"error_200": True},
         {
@@ -202,14 +199,48 @@ async def call(llm: ChatOpenRouterFallback, method: str):
     return chunks[-1], "".join(c.text for c in chunks)
 
 
+def expectation(case: str, method: str, mode: str) -> object:
+    return CASES[case][1][mode][0 if method.endswith("invoke") else 1]
+
+
+CELLS = [
+    pytest.param(case, method, mode, id=f"{case}-{method}-{mode}")
+    for case in CASES
+    for method in METHODS
+    for mode in ("client", "server")
+    if expectation(case, method, mode) is not NO_CELL
+]
+
+
+STREAM_ONLY = {
+    "slow_first_token",
+    "stall_after",
+    "cut_after",
+    "midstream_error",
+    "malformed_chunk",
+    "missing_done",
+}
+"""Emulator effects that shape SSE streams only; a non-stream request never sees them."""
+
+
+def test_every_cell_can_fire():
+    """Every emulator effect has cells, and a stream-only effect has no invoke cells."""
+    effects = {Fault.model_validate(CASES[case][0]).effect for case in CASES}
+    assert set(EFFECTS) <= effects
+    invoked = {
+        Fault.model_validate(CASES[case][0]).effect
+        for case, method, _ in (cell.values for cell in CELLS)
+        if method.endswith("invoke")
+    }
+    assert set() == invoked & STREAM_ONLY
+
+
 @pytest.mark.timeout(20)
-@pytest.mark.parametrize("mode", ["client", "server"])
-@pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize(("case", "method", "mode"), CELLS)
 async def test_fault(emu, case, method, mode):
     """The faulted primary leads to exactly the documented outcome, with complete records."""
-    fault, expectations = CASES[case]
-    expected = expectations[mode][0 if method.endswith("invoke") else 1]
+    fault = CASES[case][0]
+    expected = expectation(case, method, mode)
     emu.set_scenario({"faults": [{"model": PRIMARY, **fault}]})
     llm = ChatOpenRouterFallback(chain=chain(mode), api_key=KEY, base_url=emu.base_url)
     if isinstance(expected, Raises):

@@ -14,7 +14,7 @@ import pytest
 import litellm_config
 from langchain_openrouter_fallback import ChatOpenRouterFallback, UnrecoverableError
 from tests.conftest import KEY
-from tests.litellm_config.conftest import chain
+from tests.litellm_config.conftest import chain, models_called
 
 pytestmark = [
     pytest.mark.litellm,
@@ -28,22 +28,28 @@ LINKS = [
     {"model": T, "label": "last", "timeout": 5},
 ]
 
-SAME = {
-    "503": [{"model": P, "error": 503}],
-    "500": [{"model": P, "error": 500}],
-    "502 (legacy metadata)": [{"model": P, "error": {"status": 502, "metadata_style": "legacy"}}],
-    "529": [{"model": P, "error": 529}],
-    "429 + Retry-After": [{"model": P, "error": {"status": 429, "retry_after": 1}}],
-    "408": [{"model": P, "error": 408}],
-    "524": [{"model": P, "error": 524}],
-    "404 no endpoints": [{"model": P, "error": 404}],
-    "403 moderation": [{"model": P, "error": 403}],
-    "400 context length": [{"model": P, "error": "context_length"}],
-    "hang (timeout 2 s)": [{"model": P, "hang": True}],
-    "200 with error body": [{"model": P, "error_200": True}],
-    "TCP reset": [{"model": P, "reset": True}],
-    "two links down": [{"model": P, "error": 503}, {"model": S, "error": 502}],
+# Scenario -> (primary faults, the link that serves: README's "Same faults, same link" table).
+SAME: dict[str, tuple[list[dict[str, object]], str]] = {
+    "503": ([{"model": P, "error": 503}], "secondary"),
+    "500": ([{"model": P, "error": 500}], "secondary"),
+    "502 (legacy metadata)": (
+        [{"model": P, "error": {"status": 502, "metadata_style": "legacy"}}],
+        "secondary",
+    ),
+    "529": ([{"model": P, "error": 529}], "secondary"),
+    "429 + Retry-After": ([{"model": P, "error": {"status": 429, "retry_after": 1}}], "secondary"),
+    "408": ([{"model": P, "error": 408}], "secondary"),
+    "524": ([{"model": P, "error": 524}], "secondary"),
+    "404 no endpoints": ([{"model": P, "error": 404}], "secondary"),
+    "403 moderation": ([{"model": P, "error": 403}], "secondary"),
+    "400 context length": ([{"model": P, "error": "context_length"}], "secondary"),
+    "hang (timeout 2 s)": ([{"model": P, "hang": True}], "secondary"),
+    "200 with error body": ([{"model": P, "error_200": True}], "secondary"),
+    "TCP reset": ([{"model": P, "reset": True}], "secondary"),
+    "two links down": ([{"model": P, "error": 503}, {"model": S, "error": 502}], "last"),
 }
+RETRIED_ONCE = {"429 + Retry-After"}
+"""README: "secondary (after one retry)": both runtimes send the primary exactly two requests."""
 DIFFERENT = {"400 bad request": 400, "401 bad key": 401, "402 no credits": 402}
 
 
@@ -69,11 +75,18 @@ def router_label(router) -> str:
 
 @pytest.mark.parametrize("case", list(SAME))
 def test_same_link_serves(quiet, emu, case):
-    """Chat model and Router agree on which link serves."""
-    emu.set_scenario({"faults": SAME[case]})
+    """Chat model and Router both serve from the link README's table names."""
+    faults, expected = SAME[case]
+    emu.set_scenario({"faults": faults})
     llm, router = both(quiet, emu)
-    ours = llm.invoke("hi").response_metadata["fallback"]["served_by"]
-    assert ours == router_label(router)
+    assert expected == llm.invoke("hi").response_metadata["fallback"]["served_by"]
+    ours = models_called(emu)
+    emu.clear_log()
+    assert expected == router_label(router)
+    theirs = models_called(emu)
+    if case in RETRIED_ONCE:
+        assert [P, P] == [m for m in ours if m == P]
+        assert [P, P] == [m for m in theirs if m == P]
 
 
 @pytest.mark.parametrize("case", list(DIFFERENT))
