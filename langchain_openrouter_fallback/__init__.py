@@ -32,6 +32,7 @@ from langchain_openrouter_fallback._errors import (
     UnrecoverableError,
     classify,
 )
+from langchain_openrouter_fallback._examples import example_path
 from langchain_openrouter_fallback._loader import load_chains
 from langchain_openrouter_fallback._provider import ProviderPreferences
 from langchain_openrouter_fallback.chat_models import ChatOpenRouterFallback
@@ -55,6 +56,7 @@ __all__ = [
     "StreamInterruptedError",
     "UnrecoverableError",
     "classify",
+    "example_path",
     "load_catalog",
     "load_chains",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from langchain_openrouter_fallback._catalog import load_catalog
 from langchain_openrouter_fallback._cli import _print_report
@@ -21,20 +21,29 @@ from langchain_openrouter_fallback._drill import (
     quiet_attempt_logs,
     run_drill,
 )
+from langchain_openrouter_fallback._examples import example_path
 from langchain_openrouter_fallback._loader import load_chains
 from langchain_openrouter_fallback._report import check_chain
 
-EXAMPLES = Path("examples") / "chains"
-DRILL_CHAIN = EXAMPLES / "default.yaml"
+if TYPE_CHECKING:
+    from pathlib import Path
+
+DRILL_CHAIN = example_path("chains/default.yaml")
+EXAMPLES = DRILL_CHAIN.parent
+"""The shipped example chains (package data), so the demo runs from any directory."""
 DRILL_REQUESTS = 10
 LIVE_REQUESTS = 2
+
+
+def _shown(path: Path) -> str:
+    return f"examples/chains/{path.name}"
 
 
 def drill() -> int:
     """Fail the default chain's primary and show who answered; 1 if a request went unanswered."""
     key = os.environ.get("OPENROUTER_API_KEY")
     where = "live OpenRouter" if key else "the local emulator"
-    print(f"== drill: {DRILL_CHAIN}, primary failing (503), against {where}")
+    print(f"== drill: {_shown(DRILL_CHAIN)}, primary failing (503), against {where}")
     options = DrillOptions(
         requests=LIVE_REQUESTS if key else DRILL_REQUESTS,
         faults=(FaultSpec("primary", "503"),),
@@ -53,7 +62,7 @@ def main() -> int:
     """Run the demo from the repository root."""
     catalog = load_catalog()
     for path in sorted(EXAMPLES.glob("*.*")):
-        print(f"== {path}")
+        print(f"== {_shown(path)}")
         for chain in load_chains(path).values():
             _print_report(check_chain(chain, catalog))
             bodies = chain.openrouter_payloads([{"role": "user", "content": "Hello!"}])

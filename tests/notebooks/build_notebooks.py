@@ -27,14 +27,13 @@ Everything here runs against the **local OpenRouter emulator**: no key, no netwo
         "code",
         """import json
 import logging
-from pathlib import Path
 
-from langchain_openrouter_fallback import ChatOpenRouterFallback, FallbackChain
+from langchain_openrouter_fallback import ChatOpenRouterFallback, FallbackChain, example_path
 from langchain_openrouter_fallback.emulator import Emulator
 
 logging.getLogger("langchain_openrouter_fallback").setLevel(logging.ERROR)  # attempts are shown below
-ROOT = Path.cwd().parent  # notebooks/ -> repository root
-chain = FallbackChain.from_file(ROOT / "examples" / "chains" / "default.yaml")
+# examples/chains/default.yaml, as installed with the package (any working directory)
+chain = FallbackChain.from_file(example_path("chains/default.yaml"))
 [(link.label, link.model, link.timeout) for link in chain.models]""",
     ),
     (
@@ -62,8 +61,9 @@ print("served by:", meta["fallback"]["served_by"], "| model:", meta["model_name"
         "code",
         """emu.set_scenario({"faults": [{"model": chain.models[0].model, "error": 503}]})
 msg = llm.invoke("Hello!")
-print("served by:", msg.response_metadata["fallback"]["served_by"])
-for a in msg.response_metadata["fallback"]["attempts"]:
+fallback = msg.response_metadata["fallback"]
+print("served by:", fallback["served_by"])
+for a in fallback["attempts"]:
     print(f"  {a['label']:<12} {a['outcome']:<6} {a['error_kind'] or '':<8} {a['status_code'] or '':<4} {a['elapsed_ms']:>7.1f} ms")""",
     ),
     ("md", "Streams fail over invisibly before the first token; the last chunk says who served:"),
@@ -73,6 +73,20 @@ for a in msg.response_metadata["fallback"]["attempts"]:
 print("".join(c.content for c in chunks))
 print("served by:", chunks[-1].response_metadata["fallback"]["served_by"])
 emu.stop()""",
+    ),
+    ("md", "## Check\nThe notebook asserts what it showed, so a regression fails its test run."),
+    (
+        "code",
+        """primary, secondary = chain.models[0].label, chain.models[1].label
+assert fallback["served_by"] == secondary
+assert [(a["label"], a["outcome"], a["status_code"]) for a in fallback["attempts"]] == [
+    (primary, "error", 503),
+    (secondary, "ok", None),
+]
+assert fallback["attempts"][0]["error_kind"] == "server"
+assert chunks[-1].response_metadata["fallback"]["served_by"] == secondary
+assert "".join(c.content for c in chunks).startswith("This is the OpenRouter emulator")
+print("quickstart checks passed")""",
     ),
 ]
 
@@ -132,6 +146,7 @@ llm = ChatOpenRouterFallback(chain=chain(), base_url=emu.base_url, api_key="emul
     "mid-stream cut": {"cut_after": 2},
     "flapping primary": {"flap": {"down": 60, "up": 60}, "error": 502},
 }
+outcomes = {}
 for name, effect in FAULTS.items():
     emu.set_scenario({"faults": [{"model": PRIMARY, **effect}]})
     try:
@@ -139,6 +154,7 @@ for name, effect in FAULTS.items():
         attempts, outcome = chunks[-1].response_metadata["fallback"]["attempts"], "served by " + chunks[-1].response_metadata["fallback"]["served_by"]
     except OpenRouterFallbackError as exc:
         attempts, outcome = [a.as_dict() for a in exc.attempts], f"raised {type(exc).__name__}"
+    outcomes[name] = (outcome, [(a["label"], a["outcome"], a["error_kind"]) for a in attempts])
     ipd.display(ipd.Markdown(f"### {name}: {outcome}"), attempts_table(attempts))""",
     ),
     (
@@ -226,6 +242,27 @@ request until the client's timeout, with no second request to fall back to. Clie
 link its own deadline.""",
     ),
     ("code", "emu.stop()"),
+    ("md", "## Check\nThe notebook asserts what it showed, so a regression fails its test run."),
+    (
+        "code",
+        """def failed_over(kind):
+    return ("served by secondary", [("primary", "error", kind), ("secondary", "ok", None)])
+
+
+assert outcomes["503"] == failed_over("server")
+assert outcomes["hang"] == failed_over("timeout")
+assert outcomes["keep-alive only"] == failed_over("timeout")
+assert outcomes["flapping primary"] == failed_over("server")
+assert outcomes["mid-stream cut"] == (
+    "raised StreamInterruptedError",
+    [("primary", "error", "interrupted")],
+)
+# Who answered (not how fast: timings vary by machine and are measured in `make bench`).
+assert all(t is not None for t in results["503"].values()), results["503"]
+unanswered = sorted(name for name, t in results["hang"].items() if t is None)
+assert unanswered == ["server mode"], unanswered
+print("drill checks passed")""",
+    ),
 ]
 
 LITELLM = [
@@ -249,11 +286,10 @@ from pathlib import Path
 import httpx
 
 import litellm_config
-from langchain_openrouter_fallback import FallbackChain
+from langchain_openrouter_fallback import FallbackChain, example_path
 from langchain_openrouter_fallback.emulator import Emulator
 
-ROOT = Path.cwd().parent
-chain = FallbackChain.from_file(ROOT / "examples" / "chains" / "default.yaml")
+chain = FallbackChain.from_file(example_path("chains/default.yaml"))
 emu = Emulator().start()
 config_text = litellm_config.proxy_yaml([chain], api_base=emu.base_url)
 print("\\n".join(config_text.splitlines()[:24]), "\\n...")""",
@@ -277,7 +313,7 @@ proxy = subprocess.Popen(  # noqa: S603 - our own venv's litellm
     env=env, stdout=log, stderr=subprocess.STDOUT, cwd=work,
 )
 url = f"http://127.0.0.1:{port}"
-deadline = time.monotonic() + 40
+deadline = time.monotonic() + 120  # a loaded machine starts litellm slowly
 while True:
     try:
         if httpx.get(f"{url}/health/liveliness", timeout=1).status_code == httpx.codes.OK:
@@ -301,11 +337,14 @@ def ask():
     r.raise_for_status()
     return r.headers["x-litellm-model-id"], r.json()["model"]
 
-print("healthy:        served by", ask())
+served = {"healthy": ask()}
+print("healthy:        served by", served["healthy"])
 emu.set_scenario({"faults": [{"model": chain.models[0].model, "error": 503}]})
-print("primary 503:    served by", ask())
+served["primary 503"] = ask()
+print("primary 503:    served by", served["primary 503"])
 emu.set_scenario({"faults": [{"model": m.model, "error": 503} for m in chain.models[:2]]})
-print("two links down: served by", ask())""",
+served["two links down"] = ask()
+print("two links down: served by", served["two links down"])""",
     ),
     (
         "code",
@@ -314,6 +353,16 @@ proxy.wait(timeout=10)
 log.close()
 emu.stop()
 print("proxy exit code", proxy.returncode)""",
+    ),
+    ("md", "## Check\nThe notebook asserts what it showed, so a regression fails its test run."),
+    (
+        "code",
+        """labels = [f"{chain.name}/{link.label}" for link in chain.models]
+assert served["healthy"][0] == labels[0]
+assert served["primary 503"] == (labels[1], chain.models[1].model)
+assert served["two links down"] == (labels[2], chain.models[2].model)
+assert [e.body["model"] for e in emu.log][-3:] == [m.model for m in chain.models[:3]]
+print("litellm checks passed")""",
     ),
 ]
 

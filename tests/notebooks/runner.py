@@ -9,7 +9,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
-CELL_TIMEOUT = 50
+CELL_TIMEOUT = 150
 
 
 def execute(path: Path, *, cwd: Path | None = None) -> nbformat.NotebookNode:

@@ -15,10 +15,10 @@ NAMES = ["quickstart", "drill", "litellm"]
 
 
 @pytest.mark.parametrize("name", NAMES)
-@pytest.mark.timeout(90)
-def test_notebook_runs_clean(name: str) -> None:
-    """Every cell executes without an error output."""
-    nb = execute(NOTEBOOKS / f"{name}.ipynb")
+@pytest.mark.timeout(300)
+def test_notebook_runs_clean(name: str, tmp_path: Path) -> None:
+    """Every cell executes without an error output, from a directory outside the repository."""
+    nb = execute(NOTEBOOKS / f"{name}.ipynb", cwd=tmp_path)
     errors = [
         o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
     ]
@@ -32,6 +32,16 @@ def test_committed_notebook_has_outputs(name: str) -> None:
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert sum(1 for c in code if c.outputs) * 2 >= len(code)
     assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_ends_by_checking_its_result(name: str) -> None:
+    """The last code cell asserts the served links, so a regression fails the run above."""
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    last = [c for c in nb.cells if c.cell_type == "code"][-1]
+    assert last.source.count("assert ") >= 3
+    assert "served" in last.source
+    assert [f"{name} checks passed\n"] == [o.get("text") for o in last.outputs]
 
 
 def test_drill_notebook_has_the_plot() -> None:
