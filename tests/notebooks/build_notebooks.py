@@ -1,6 +1,6 @@
 """Write the notebooks in ``notebooks/`` from their cell sources and execute them in place.
 
-Run from the repository root: ``python -m tests.notebooks.build_notebooks`` (committed
+Run from the repository root: ``python -m tests.notebooks.build_notebooks [NAME...]`` (committed
 notebooks carry their outputs so they read well on GitHub).
 """
 
@@ -380,7 +380,10 @@ def build(cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
 
 
 def main() -> int:
+    chosen = sys.argv[1:]  # e.g. `litellm`: rebuild only that notebook
     for name, cells in (("quickstart", QUICKSTART), ("drill", DRILL), ("litellm", LITELLM)):
+        if chosen and name not in chosen:
+            continue
         path = NOTEBOOKS / f"{name}.ipynb"
         nbformat.write(build(cells), path)
         subprocess.run([*RUFF, "check", "--fix", "-q", str(path)], cwd=ROOT, check=True)
