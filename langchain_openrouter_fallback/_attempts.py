@@ -44,11 +44,13 @@ class Attempt:
     asked to continue the consumer's partial answer (``continued``)."""
     contributed_chars: int = 0
     """Streams: characters of text this attempt added to the answer the consumer saw."""
+    adapted: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    """Request fields changed for this link, ``{field: (sent, requested)}`` (see ``_adapt``)."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; empty optional lists are dropped."""
         data = asdict(self)
-        for key in ("models", "notes"):
+        for key in ("models", "notes", "adapted"):
             if not data[key]:
                 del data[key]
         return data

@@ -129,6 +129,10 @@ class Catalog:
         self.source = source
         self._raw = raw_models
         self._models = {m.id: m for m in map(ModelInfo.from_api, raw_models)}
+        self.tracked_parameters = frozenset(
+            p for m in self._models.values() for p in m.supported_parameters
+        )
+        """Every request parameter some model lists: the fields the catalog can judge."""
 
     def __repr__(self) -> str:
         return f"Catalog(models={len(self._models)}, source={self.source!r})"

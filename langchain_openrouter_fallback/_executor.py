@@ -12,6 +12,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
+from langchain_openrouter_fallback._adapt import answer_from_tool
 from langchain_openrouter_fallback._attempts import Attempt
 from langchain_openrouter_fallback._convert import completion_to_message
 from langchain_openrouter_fallback._hedging import AsyncRace, Lane, Race
@@ -65,6 +66,8 @@ class Executor:
     # -- whole responses ----------------------------------------------------------------
 
     def _served(self, run: ChainRun, action: Try, message: AIMessage) -> AIMessage:
+        if action.step.schema_tool is not None:
+            message = answer_from_tool(message, action.step.schema_tool)
         meta = message.response_metadata
         attempt = Attempt(
             run.served_label(action.step, meta.get("model_name")), action.step.model,

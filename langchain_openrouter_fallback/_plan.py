@@ -1,19 +1,26 @@
 """Chain + request -> the ordered steps to try (client: one link each; server: groups of <= 3).
 
-Capability-aware skipping happens here: a request with tools, images or a JSON schema skips
-links the catalog says lack them, and a prompt whose estimated size exceeds a link's context
-window skips that link. Unknown models are never skipped on capability grounds.
+Each step's body is first adapted to its link (:mod:`~langchain_openrouter_fallback._adapt`:
+structured output, ``tool_choice``, ``max_tokens``, unsupported fields, prefill). Then
+capability-aware skipping: a request that, adapted, still needs tools, images or a JSON schema
+skips links the catalog says lack them, and a prompt whose estimated size exceeds a link's
+context window skips that link. Unknown models are never skipped on capability grounds.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from langchain_openrouter_fallback._adapt import Adaptation, LinkLimits, adapt
 from langchain_openrouter_fallback._payload import group_links, link_payload
+from langchain_openrouter_fallback._prefill import rejects_prefill
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from langchain_openrouter_fallback._adapt import Adapted
     from langchain_openrouter_fallback._catalog import Catalog
     from langchain_openrouter_fallback._chain import FallbackChain, Link
 
@@ -88,6 +95,10 @@ class Step:
     """Why the step will not run, decided before sending anything."""
     context_length: int | None = None
     """The primary model's context window per the catalog (``None``: unknown)."""
+    adapted: Adapted = field(default_factory=dict)
+    """What the body changed for this link: ``{field: (sent, requested)}``."""
+    schema_tool: str | None = None
+    """The tool standing in for ``response_format: json_schema`` (its call is the answer)."""
 
     @property
     def link(self) -> Link:
@@ -112,6 +123,22 @@ def _skip_reason(link: Link, features: RequestFeatures, catalog: Catalog) -> str
     return None
 
 
+def adapt_for(
+    links: Sequence[Link], body: dict[str, Any], catalog: Catalog, prompt_tokens: int
+) -> Adaptation:
+    """``body`` adapted to what ``links`` (one link, or a server-mode group) accept."""
+    infos = [info for link in links if (info := catalog.get(link.model)) is not None]
+    provider = links[0].provider
+    return adapt(
+        body,
+        LinkLimits.of(infos),
+        tracked=catalog.tracked_parameters,
+        prompt_tokens=prompt_tokens,
+        enforce=bool(provider and provider.require_parameters),
+        rejects_prefill=any(map(rejects_prefill, links)),
+    )
+
+
 def plan(
     chain: FallbackChain,
     messages: list[dict[str, Any]],
@@ -121,13 +148,21 @@ def plan(
     """The ordered steps for one request."""
     groups = group_links(chain) if chain.mode == "server" else [[link] for link in chain.models]
     steps: list[Step] = []
-    features: RequestFeatures | None = None
+    prompt_tokens = estimate_tokens(messages)
     for group in groups:
-        body = link_payload(chain, group, messages, params)
-        features = features or RequestFeatures.of(body)
+        requested = link_payload(chain, group, messages, params)
+        adapted = adapt_for(group, requested, catalog, prompt_tokens)
+        features = RequestFeatures.of(adapted.body)
         label = "+".join(link.label for link in group)
         info = catalog.get(group[0].model)
-        step = Step(label, group, body, context_length=info.context_length if info else None)
+        step = Step(
+            label,
+            group,
+            adapted.body,
+            context_length=info.context_length if info else None,
+            adapted=adapted.adapted,
+            schema_tool=adapted.schema_tool,
+        )
         if chain.mode == "client":
             step.skip = _skip_reason(group[0], features, catalog)
         else:

@@ -31,7 +31,13 @@ if TYPE_CHECKING:
 
     from langchain_openrouter_fallback._chain import Link
 
-__all__ = ["VENDOR_DEFAULTS", "accepts_prefill", "continuation_body", "split_prefill"]
+__all__ = [
+    "VENDOR_DEFAULTS",
+    "accepts_prefill",
+    "continuation_body",
+    "rejects_prefill",
+    "split_prefill",
+]
 
 VENDOR_DEFAULTS: dict[str, bool] = {"anthropic": True}
 """Vendors (the part of a model id before ``/``) documented to continue an assistant prefill."""
@@ -58,6 +64,17 @@ def accepts_prefill(link: Link) -> bool:
     if not VENDOR_DEFAULTS.get(vendor, False):
         return False
     return _claude_accepts(link.model) if vendor == "anthropic" else True
+
+
+def rejects_prefill(link: Link) -> bool:
+    """Whether ``link`` is documented to answer a trailing assistant message with a 400.
+
+    Narrower than ``not accepts_prefill``: most models take such a message (they just may not
+    continue it); Claude from 4.6 and extended thinking refuse it. ``Link.prefill`` wins.
+    """
+    if link.prefill is not None:
+        return not link.prefill
+    return link.model.partition("/")[0] == "anthropic" and not _claude_accepts(link.model)
 
 
 def split_prefill(shown: str) -> tuple[str, str]:

@@ -326,6 +326,11 @@ class ChainRun:
         return None
 
     def _start(self, step: Step, retry: int) -> Try:
+        if step.adapted and retry == 0:
+            logger.info(
+                "chain %s: request adapted for %s: %s", self.chain.name, step.label,
+                ", ".join(f"{k} {r!r} -> {s!r}" for k, (s, r) in step.adapted.items()),
+            )  # fmt: skip
         self._running += 1
         self._last_start = time.monotonic()
         return Try(step, self._progress(step), retry, self._recovering)
@@ -337,6 +342,7 @@ class ChainRun:
         attempt.elapsed_ms = round(action.progress.elapsed_ms, 1)
         attempt.recovered = action.recovered
         attempt.contributed_chars = action.contributed
+        attempt.adapted = dict(action.step.adapted)
         first = action.progress.first_token_ms
         attempt.first_token_ms = round(first, 1) if first is not None else None
         if len(action.step.links) > 1:

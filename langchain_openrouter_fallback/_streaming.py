@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessageChunk
 
+from langchain_openrouter_fallback._adapt import ToolAnswer
 from langchain_openrouter_fallback._attempts import Attempt, describe_attempts
 from langchain_openrouter_fallback._convert import chunk_to_message, merge_reasoning_details
 from langchain_openrouter_fallback._errors import ErrorKind, StreamInterruptedError
@@ -56,7 +57,13 @@ def fallback_metadata(run: ChainRun, served_by: str | None) -> dict[str, Any]:
 class StreamAttempt:
     """Turns one attempt's SSE events into content chunks; remembers who served and usage."""
 
-    def __init__(self, progress: Progress, body: dict[str, Any], held_ws: str = "") -> None:
+    def __init__(
+        self,
+        progress: Progress,
+        body: dict[str, Any],
+        held_ws: str = "",
+        schema_tool: str | None = None,
+    ) -> None:
         self.progress = progress
         self.body = body
         """The request body to stream."""
@@ -77,6 +84,8 @@ class StreamAttempt:
         """Whether any chunk of this attempt reached the consumer (failover is visible)."""
         self.held_ws = held_ws
         """A continuation: whitespace the consumer has seen but the prefill left out."""
+        self.tool_answer = ToolAnswer(schema_tool) if schema_tool else None
+        """Structured output served through a stand-in tool: its arguments become text."""
 
     def handle(self, event: SSEEvent) -> AIMessageChunk | None:
         """The chunk to pass on, if the event carries content; raises on in-band errors."""
@@ -84,6 +93,8 @@ class StreamAttempt:
         if data is None:
             return None
         chunk, finish = chunk_to_message(data)
+        if self.tool_answer is not None:
+            chunk = self.tool_answer.chunk(chunk)
         for key in ("model", "provider", "id"):
             if data.get(key):
                 self.meta[key] = data[key]
@@ -212,7 +223,7 @@ class Recovery:
         if action.recovered == "continued":
             prefill, held_ws = split_prefill("".join(self.shown))
             body = continuation_body(body, prefill)
-        return StreamAttempt(action.progress, stream_body(body), held_ws)
+        return StreamAttempt(action.progress, stream_body(body), held_ws, action.step.schema_tool)
 
     def pass_on(self, state: StreamAttempt, chunk: AIMessageChunk) -> AIMessageChunk | None:
         """The chunk for the consumer now; ``None`` when held back (``buffer``) or empty."""
