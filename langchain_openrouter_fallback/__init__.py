@@ -7,35 +7,41 @@ Quick start::
     chain = FallbackChain.from_file("chains.yaml")
     chain.openrouter_payloads([("user", "hi")])  # OpenRouter's server-side fallback bodies
     llm = ChatOpenRouterFallback(chain=chain)  # runs the chain attempt by attempt
+
+Public names load on first access, so ``from langchain_openrouter_fallback import
+FallbackChain`` (and the command line) never pays for LangChain or httpx.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langchain_openrouter_fallback._attempts import Attempt
-from langchain_openrouter_fallback._catalog import Catalog, ModelInfo, load_catalog
-from langchain_openrouter_fallback._chain import (
-    BreakerPolicy,
-    FallbackChain,
-    HedgePolicy,
-    Link,
-    Requirements,
-    RetryPolicy,
-)
-from langchain_openrouter_fallback._errors import (
-    ChainValidationError,
-    ErrorKind,
-    FallbacksExhaustedError,
-    OpenRouterFallbackError,
-    StreamInterruptedError,
-    UnrecoverableError,
-    classify,
-)
-from langchain_openrouter_fallback._examples import example_path
-from langchain_openrouter_fallback._loader import load_chains
-from langchain_openrouter_fallback._provider import ProviderPreferences
-from langchain_openrouter_fallback.chat_models import ChatOpenRouterFallback
+from langchain_openrouter_fallback._lazy import lazy_getattr
+
+if TYPE_CHECKING:
+    from langchain_openrouter_fallback._attempts import Attempt
+    from langchain_openrouter_fallback._catalog import Catalog, ModelInfo, load_catalog
+    from langchain_openrouter_fallback._chain import (
+        BreakerPolicy,
+        FallbackChain,
+        HedgePolicy,
+        Link,
+        Requirements,
+        RetryPolicy,
+    )
+    from langchain_openrouter_fallback._errors import (
+        ChainValidationError,
+        ErrorKind,
+        FallbacksExhaustedError,
+        OpenRouterFallbackError,
+        StreamInterruptedError,
+        UnrecoverableError,
+        classify,
+    )
+    from langchain_openrouter_fallback._examples import example_path
+    from langchain_openrouter_fallback._loader import load_chains
+    from langchain_openrouter_fallback._provider import ProviderPreferences
+    from langchain_openrouter_fallback.chat_models import ChatOpenRouterFallback
 
 __all__ = [
     "Attempt",
@@ -61,11 +67,42 @@ __all__ = [
     "load_chains",
 ]
 
+# Public name -> the private module defining it (imported on first access).
+_HOMES: dict[str, str] = {
+    "Attempt": "_attempts",
+    "BreakerPolicy": "_chain",
+    "Catalog": "_catalog",
+    "ChainValidationError": "_errors",
+    "ChatOpenRouterFallback": "chat_models",
+    "ErrorKind": "_errors",
+    "FallbackChain": "_chain",
+    "FallbacksExhaustedError": "_errors",
+    "HedgePolicy": "_chain",
+    "Link": "_chain",
+    "ModelInfo": "_catalog",
+    "OpenRouterFallbackError": "_errors",
+    "ProviderPreferences": "_provider",
+    "Requirements": "_chain",
+    "RetryPolicy": "_chain",
+    "StreamInterruptedError": "_errors",
+    "UnrecoverableError": "_errors",
+    "classify": "_errors",
+    "example_path": "_examples",
+    "load_catalog": "_catalog",
+    "load_chains": "_loader",
+}
+
+
+_lazy_getattr = lazy_getattr(__name__, _HOMES)
+
 
 def __getattr__(name: str) -> Any:
     if name == "__version__":
         from importlib.metadata import version  # noqa: PLC0415
 
         return version("langchain-openrouter-fallback")
-    msg = f"module {__name__!r} has no attribute {name!r}"
-    raise AttributeError(msg)
+    return _lazy_getattr(name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

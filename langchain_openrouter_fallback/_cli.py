@@ -1,26 +1,24 @@
 """The ``openrouter-fallback`` command.
 
-Subcommands: ``validate``, ``payloads``, ``schema``, ``catalog refresh``, plus ``emulate``
-and ``litellm`` when their optional parts are installed.
+Subcommands: ``validate``, ``payloads``, ``schema``, ``catalog refresh``, ``drill``, ``litellm``,
+plus ``emulate`` when the emulator extra is installed. Every error is one line on stderr and
+exit code 2. Modules are imported by the command that needs them, so ``--help`` and
+``validate`` never load LangChain or httpx.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from langchain_openrouter_fallback._catalog import Catalog, default_cache_path, load_catalog
-from langchain_openrouter_fallback._chain import FallbackChain
+from langchain_openrouter_fallback._catalog import default_cache_path
 from langchain_openrouter_fallback._errors import OpenRouterFallbackError
-from langchain_openrouter_fallback._loader import load_chains
-from langchain_openrouter_fallback._report import ChainReport, check_chain
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -28,39 +26,39 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
-# Subcommands that live with their optional feature; skipped when it is not installed.
+# Subcommands that live with their feature, and the module each needs installed.
 _PLUGINS = (
-    "langchain_openrouter_fallback.emulator._cli",
-    "litellm_config._cli",
-    "langchain_openrouter_fallback._drill",
+    ("langchain_openrouter_fallback.emulator._cli", "uvicorn"),
+    ("litellm_config._cli", None),
+    ("langchain_openrouter_fallback._drill", None),
 )
 
 
-def _print_report(report: ChainReport) -> None:
-    print(f"chain {report.chain} ({report.mode}, {len(report.rows)} links)")
-    header = f"  {'label':<24} {'model':<44} {'context':>9} {'$/M in':>7}  capabilities"
-    print(header)
-    for row in report.rows:
-        ctx = f"{row.context_length:,}" if row.context_length else "?"
-        price = f"{row.prompt_price_per_m:.2f}" if row.prompt_price_per_m is not None else "?"
-        caps = ", ".join(sorted(row.capabilities)) if row.known else "(unknown model)"
-        print(f"  {row.label:<24} {row.model:<44} {ctx:>9} {price:>7}  {caps}")
-    for warning in report.warnings:
-        print(f"  warning: {warning}")
+class _CatalogRefreshError(OpenRouterFallbackError):
+    """``catalog refresh`` could not fetch or parse ``/models``."""
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from langchain_openrouter_fallback._catalog import load_catalog  # noqa: PLC0415
+    from langchain_openrouter_fallback._loader import load_chains  # noqa: PLC0415
+    from langchain_openrouter_fallback._report import (  # noqa: PLC0415
+        check_chain,
+        format_chain_report,
+    )
+
     catalog = load_catalog()
     clean = True
     for path in args.files:
         for chain in load_chains(path).values():
             report = check_chain(chain, catalog)
-            _print_report(report)
+            print(format_chain_report(report))
             clean = clean and report.ok
     return 0 if clean or not args.strict else 1
 
 
 def _cmd_payloads(args: argparse.Namespace) -> int:
+    from langchain_openrouter_fallback._loader import load_chains  # noqa: PLC0415
+
     messages = [{"role": "user", "content": args.message}]
     for path in args.files:
         for chain in load_chains(path).values():
@@ -70,36 +68,74 @@ def _cmd_payloads(args: argparse.Namespace) -> int:
 
 
 def _cmd_schema(_args: argparse.Namespace) -> int:
+    from langchain_openrouter_fallback._chain import FallbackChain  # noqa: PLC0415
+
     print(json.dumps(FallbackChain.model_json_schema(), indent=2))
     return 0
 
 
-def _cmd_catalog_refresh(args: argparse.Namespace) -> int:
-    base_url = (args.base_url or os.environ.get("OPENROUTER_BASE_URL") or DEFAULT_BASE_URL).rstrip(
-        "/"
-    )
-    headers = {}
+def _fetch_models(url: str, timeout: float) -> dict[str, Any]:
+    # The standard library, not httpx: one GET does not justify httpx's import time.
+    import urllib.error  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
+    if not url.startswith(("http://", "https://")):
+        msg = f"catalog refresh: {url} is not an http(s) URL"
+        raise _CatalogRefreshError(msg)
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
     key = os.environ.get("OPENROUTER_API_KEY")
     if key:
-        headers["Authorization"] = f"Bearer {key}"
-    response = httpx.get(f"{base_url}/models", headers=headers, timeout=args.timeout)
-    response.raise_for_status()
-    data = response.json()
-    catalog = Catalog(data["data"], source=base_url)  # proves the response parses
+        request.add_header("Authorization", f"Bearer {key}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            data = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        msg = f"catalog refresh: GET {url} answered HTTP {exc.code} {exc.reason}"
+        raise _CatalogRefreshError(msg) from None
+    except urllib.error.URLError as exc:
+        msg = f"catalog refresh: GET {url} failed: {exc.reason}"
+        raise _CatalogRefreshError(msg) from None
+    except (OSError, ValueError) as exc:  # timeouts, resets, a body that is not JSON
+        msg = f"catalog refresh: GET {url} failed: {type(exc).__name__}: {exc}"
+        raise _CatalogRefreshError(msg) from None
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        msg = f"catalog refresh: GET {url} did not return a /models document ({{'data': [...]}})"
+        raise _CatalogRefreshError(msg)
+    return data
+
+
+def _cmd_catalog_refresh(args: argparse.Namespace) -> int:
+    from langchain_openrouter_fallback._catalog import Catalog  # noqa: PLC0415
+
+    base_url = args.base_url or os.environ.get("OPENROUTER_BASE_URL") or DEFAULT_BASE_URL
+    url = f"{base_url.rstrip('/')}/models"
+    data = _fetch_models(url, args.timeout)
+    try:
+        catalog = Catalog(data["data"], source=url)  # proves the response parses
+    except (KeyError, TypeError, ValueError) as exc:
+        msg = f"catalog refresh: GET {url} returned a model entry without {exc}"
+        raise _CatalogRefreshError(msg) from None
     out = Path(args.output) if args.output else default_cache_path()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(data), encoding="utf-8")
-    print(f"wrote {len(catalog)} models from {base_url}/models to {out}")
+    print(f"wrote {len(catalog)} models from {url} to {out}")
     return 0
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="openrouter-fallback",
-        description="One fallback chain for OpenRouter, LangChain and LiteLLM.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+class _VersionAction(argparse.Action):
+    """``--version``, reading the installed metadata only when asked."""
 
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.update(nargs=0, default=argparse.SUPPRESS)
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object) -> None:
+        from importlib.metadata import version  # noqa: PLC0415
+
+        parser.exit(message=f"{parser.prog} {version('langchain-openrouter-fallback')}\n")
+
+
+def _add_core_commands(sub: Any) -> None:
     validate = sub.add_parser("validate", help="check chain files against the model catalog")
     validate.add_argument("files", nargs="+")
     validate.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
@@ -110,7 +146,7 @@ def _build_parser() -> argparse.ArgumentParser:
     payloads.add_argument("--message", default="Hello!")
     payloads.set_defaults(func=_cmd_payloads)
 
-    schema = sub.add_parser("schema", help="print the chain JSON Schema (for editors)")
+    schema = sub.add_parser("schema", help="print the chain-file JSON Schema (for editors)")
     schema.set_defaults(func=_cmd_schema)
 
     catalog = sub.add_parser("catalog", help="the model catalog")
@@ -121,11 +157,19 @@ def _build_parser() -> argparse.ArgumentParser:
     refresh.add_argument("--timeout", type=float, default=30.0)
     refresh.set_defaults(func=_cmd_catalog_refresh)
 
-    for module_name in _PLUGINS:
-        try:
-            module: Any = importlib.import_module(module_name)
-        except ImportError:
-            continue
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="openrouter-fallback",
+        description="One fallback chain for OpenRouter, LangChain and LiteLLM.",
+    )
+    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_core_commands(sub)
+    for module_name, needs in _PLUGINS:
+        if needs is not None and importlib.util.find_spec(needs) is None:
+            continue  # its optional extra is not installed
+        module: Any = importlib.import_module(module_name)
         module.register(sub)
     return parser
 
@@ -137,10 +181,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except OpenRouterFallbackError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except httpx.HTTPError as exc:
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2
+    except OSError as exc:  # e.g. an output file that cannot be written
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 2
 
 
 if __name__ == "__main__":

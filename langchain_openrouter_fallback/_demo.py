@@ -13,7 +13,6 @@ import sys
 from typing import TYPE_CHECKING
 
 from langchain_openrouter_fallback._catalog import load_catalog
-from langchain_openrouter_fallback._cli import _print_report
 from langchain_openrouter_fallback._drill import (
     DrillOptions,
     FaultSpec,
@@ -23,7 +22,7 @@ from langchain_openrouter_fallback._drill import (
 )
 from langchain_openrouter_fallback._examples import example_path
 from langchain_openrouter_fallback._loader import load_chains
-from langchain_openrouter_fallback._report import check_chain
+from langchain_openrouter_fallback._report import check_chain, format_chain_report
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -64,7 +63,7 @@ def main() -> int:
     for path in sorted(EXAMPLES.glob("*.*")):
         print(f"== {_shown(path)}")
         for chain in load_chains(path).values():
-            _print_report(check_chain(chain, catalog))
+            print(format_chain_report(check_chain(chain, catalog)))
             bodies = chain.openrouter_payloads([{"role": "user", "content": "Hello!"}])
             for body in bodies:
                 shown = {k: v for k, v in body.items() if k != "messages"}

@@ -23,14 +23,9 @@ import sys
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-import yaml
-
-from langchain_openrouter_fallback._errors import OpenRouterFallbackError
-from langchain_openrouter_fallback._loader import load_chain, load_chains
-from langchain_openrouter_fallback.chat_models import DEFAULT_BASE_URL, ChatOpenRouterFallback
+from langchain_openrouter_fallback._errors import ChainValidationError, OpenRouterFallbackError
 
 if TYPE_CHECKING:
     import argparse
@@ -39,6 +34,7 @@ if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
 
     from langchain_openrouter_fallback._chain import FallbackChain
+    from langchain_openrouter_fallback.chat_models import ChatOpenRouterFallback
 
 __all__ = [
     "DrillOptions",
@@ -273,6 +269,9 @@ def _progress(out: TextIO | None, done: int, total: int, unanswered: int) -> Non
 def _drive(
     chain: FallbackChain, options: DrillOptions, *, base_url: str, api_key: str, target: str
 ) -> DrillReport:
+    # The chat model (and LangChain) load when a drill runs, not for `--help`.
+    from langchain_openrouter_fallback.chat_models import ChatOpenRouterFallback  # noqa: PLC0415
+
     llm = ChatOpenRouterFallback(chain=chain, base_url=base_url, api_key=api_key)
     results: list[DrillResult] = []
     for _ in range(options.requests):
@@ -291,6 +290,8 @@ def run_drill(chain: FallbackChain, options: DrillOptions) -> DrillReport:
         if not options.api_key:
             msg = "a live drill needs OPENROUTER_API_KEY"
             raise ValueError(msg)
+        from langchain_openrouter_fallback.chat_models import DEFAULT_BASE_URL  # noqa: PLC0415
+
         live = live_chain(chain, options.faults)
         base_url = chain.base_url or DEFAULT_BASE_URL
         return _drive(live, options, base_url=base_url, api_key=options.api_key, target="live")
@@ -333,7 +334,21 @@ def format_report(report: DrillReport) -> str:
 
 
 def _chains(path: str, name: str | None) -> list[FallbackChain]:
+    from langchain_openrouter_fallback._loader import load_chain, load_chains  # noqa: PLC0415
+
     return list(load_chains(path).values()) if name is None else [load_chain(path, name=name)]
+
+
+def _scenario_file(path: str) -> dict[str, Any]:
+    from langchain_openrouter_fallback._loader import load_document  # noqa: PLC0415
+
+    data, _ = load_document(path)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        msg = f"{path}: invalid scenario: the document must be a mapping of scenario settings"
+        raise ChainValidationError(msg, source=path)
+    return data
 
 
 def _options(args: argparse.Namespace) -> DrillOptions:
@@ -343,7 +358,7 @@ def _options(args: argparse.Namespace) -> DrillOptions:
     faults += [FaultSpec(target, "hang") for target in args.hang]
     scenario = None
     if args.scenario:
-        scenario = yaml.safe_load(Path(args.scenario).read_text(encoding="utf-8")) or {}
+        scenario = _scenario_file(args.scenario)
     return DrillOptions(
         requests=args.requests, stream=args.stream, faults=tuple(faults), scenario=scenario,
         live=args.live, api_key=os.environ.get("OPENROUTER_API_KEY"),

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from functools import cache
 from typing import TYPE_CHECKING, Any
-
-import httpx
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -213,24 +212,30 @@ def classify(status: int | None, body: Any = None) -> ErrorKind:
     return ErrorKind.SERVER if status >= 500 else ErrorKind.INVALID_REQUEST  # noqa: PLR2004
 
 
-_EXCEPTION_KINDS: tuple[tuple[type[BaseException], ErrorKind], ...] = (
-    # Most specific first: httpx's timeouts are also transport errors.
-    (httpx.TimeoutException, ErrorKind.TIMEOUT),
-    (TimeoutError, ErrorKind.TIMEOUT),
-    (httpx.RemoteProtocolError, ErrorKind.NETWORK),
-    (httpx.NetworkError, ErrorKind.NETWORK),
-    (httpx.ProxyError, ErrorKind.NETWORK),
-    (httpx.UnsupportedProtocol, ErrorKind.INVALID_REQUEST),
-    (httpx.DecodingError, ErrorKind.MALFORMED),
-    (httpx.TransportError, ErrorKind.NETWORK),
-    (ConnectionError, ErrorKind.NETWORK),
-    (ValueError, ErrorKind.MALFORMED),
-)
+@cache
+def _exception_kinds() -> tuple[tuple[type[BaseException], ErrorKind], ...]:
+    # httpx is imported here, not at the top: loading a chain file must not pay for it,
+    # and an httpx exception can only exist once httpx is loaded anyway.
+    import httpx  # noqa: PLC0415
+
+    return (
+        # Most specific first: httpx's timeouts are also transport errors.
+        (httpx.TimeoutException, ErrorKind.TIMEOUT),
+        (TimeoutError, ErrorKind.TIMEOUT),
+        (httpx.RemoteProtocolError, ErrorKind.NETWORK),
+        (httpx.NetworkError, ErrorKind.NETWORK),
+        (httpx.ProxyError, ErrorKind.NETWORK),
+        (httpx.UnsupportedProtocol, ErrorKind.INVALID_REQUEST),
+        (httpx.DecodingError, ErrorKind.MALFORMED),
+        (httpx.TransportError, ErrorKind.NETWORK),
+        (ConnectionError, ErrorKind.NETWORK),
+        (ValueError, ErrorKind.MALFORMED),
+    )
 
 
 def classify_exception(exc: BaseException) -> ErrorKind:
     """Map a transport-level exception (httpx, OS, parsing) to an :class:`ErrorKind`."""
-    for exc_type, kind in _EXCEPTION_KINDS:
+    for exc_type, kind in _exception_kinds():
         if isinstance(exc, exc_type):
             return kind
     return ErrorKind.NETWORK

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.messages import AIMessage, convert_to_openai_messages
-
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -36,6 +34,9 @@ def to_openai_messages(messages: Sequence[Any]) -> list[dict[str, Any]]:
     """
     if all(isinstance(m, dict) and "role" in m for m in messages):
         return [dict(m) for m in messages]
+    # LangChain is imported only when its message forms are passed: OpenAI dicts need none.
+    from langchain_core.messages import convert_to_openai_messages  # noqa: PLC0415
+
     if not any(_reasoning_details(m) for m in messages):
         converted = convert_to_openai_messages(list(messages))
         return converted if isinstance(converted, list) else [converted]
@@ -51,6 +52,8 @@ def to_openai_messages(messages: Sequence[Any]) -> list[dict[str, Any]]:
 
 
 def _reasoning_details(message: Any) -> Any:
+    from langchain_core.messages import AIMessage  # noqa: PLC0415 - see to_openai_messages
+
     if isinstance(message, AIMessage):
         return message.additional_kwargs.get("reasoning_details")
     return None

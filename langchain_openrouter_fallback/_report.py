@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from langchain_openrouter_fallback._catalog import Catalog
     from langchain_openrouter_fallback._chain import FallbackChain, Link
 
-__all__ = ["ChainReport", "LinkRow", "check_chain"]
+__all__ = ["ChainReport", "LinkRow", "check_chain", "format_chain_report"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,3 +83,26 @@ def check_chain(chain: FallbackChain, catalog: Catalog) -> ChainReport:
     report.warnings.extend(chain.requirement_problems(catalog))
     report.warnings.extend(_shared_upstream(chain))
     return report
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def format_chain_report(report: ChainReport) -> str:
+    """The ``validate`` table: columns as wide as their longest cell, then the warnings."""
+    cells = [("label", "model", "context", "$/M in", "capabilities")]
+    for row in report.rows:
+        ctx = f"{row.context_length:,}" if row.context_length else "?"
+        price = f"{row.prompt_price_per_m:.2f}" if row.prompt_price_per_m is not None else "?"
+        caps = ", ".join(sorted(row.capabilities)) if row.known else "(unknown model)"
+        cells.append((row.label, row.model, ctx, price, caps))
+    widths = [max(len(line[i]) for line in cells) for i in range(4)]
+    lines = [f"chain {report.chain} ({report.mode}, {_plural(len(report.rows), 'link')})"]
+    for label, model, ctx, price, caps in cells:
+        lines.append(
+            f"  {label:<{widths[0]}}  {model:<{widths[1]}}  {ctx:>{widths[2]}}"
+            f"  {price:>{widths[3]}}  {caps}"
+        )
+    lines.extend(f"  warning: {warning}" for warning in report.warnings)
+    return "\n".join(lines)

@@ -60,9 +60,14 @@ langchain-openrouter-fallback[litellm]``).
 
 from __future__ import annotations
 
-from litellm_config._inputs import ChainsInput, LiteLLMConfigError
-from litellm_config._lint import lint
-from litellm_config._mapping import proxy_config, proxy_yaml, router_kwargs
+from typing import TYPE_CHECKING
+
+from langchain_openrouter_fallback._lazy import lazy_getattr
+
+if TYPE_CHECKING:
+    from litellm_config._inputs import ChainsInput, LiteLLMConfigError
+    from litellm_config._lint import lint
+    from litellm_config._mapping import proxy_config, proxy_yaml, router_kwargs
 
 __all__ = [
     "ChainsInput",
@@ -72,3 +77,16 @@ __all__ = [
     "proxy_yaml",
     "router_kwargs",
 ]
+
+# Loaded on first access, so `openrouter-fallback --help` does not build the chain models.
+__getattr__ = lazy_getattr(
+    __name__,
+    {
+        "ChainsInput": "_inputs",
+        "LiteLLMConfigError": "_inputs",
+        "lint": "_lint",
+        "proxy_config": "_mapping",
+        "proxy_yaml": "_mapping",
+        "router_kwargs": "_mapping",
+    },
+)

@@ -7,10 +7,6 @@ import warnings as warnings_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from litellm_config._inputs import collect_chains
-from litellm_config._lint import lint
-from litellm_config._mapping import OPEN_PROXY_WARNING, proxy_yaml
-
 if TYPE_CHECKING:
     import argparse
 
@@ -18,6 +14,11 @@ __all__ = ["register"]
 
 
 def _cmd_litellm(args: argparse.Namespace) -> int:
+    # Imported when the command runs: `openrouter-fallback --help` stays light.
+    from litellm_config._inputs import collect_chains  # noqa: PLC0415
+    from litellm_config._lint import lint  # noqa: PLC0415
+    from litellm_config._mapping import OPEN_PROXY_WARNING, proxy_yaml  # noqa: PLC0415
+
     chains = collect_chains([Path(path) for path in args.files])
     secured = not args.no_master_key
     with warnings_module.catch_warnings():

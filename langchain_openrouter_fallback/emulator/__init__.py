@@ -80,19 +80,24 @@ Only error effects fail over; every other effect is delivered by the provider it
 
 from __future__ import annotations
 
-from langchain_openrouter_fallback.emulator._app import EmulatorApp, create_app
-from langchain_openrouter_fallback.emulator._scenario import (
-    ErrorSpec,
-    Fault,
-    ModelBehaviour,
-    Scenario,
-    ScenarioError,
-    ScriptedAnswer,
-    load_scenario,
-    parse_scenario,
-)
-from langchain_openrouter_fallback.emulator._server import Emulator
-from langchain_openrouter_fallback.emulator._state import EmulatorState, LogEntry
+from typing import TYPE_CHECKING
+
+from langchain_openrouter_fallback._lazy import lazy_getattr
+
+if TYPE_CHECKING:
+    from langchain_openrouter_fallback.emulator._app import EmulatorApp, create_app
+    from langchain_openrouter_fallback.emulator._scenario import (
+        ErrorSpec,
+        Fault,
+        ModelBehaviour,
+        Scenario,
+        ScenarioError,
+        ScriptedAnswer,
+        load_scenario,
+        parse_scenario,
+    )
+    from langchain_openrouter_fallback.emulator._server import Emulator
+    from langchain_openrouter_fallback.emulator._state import EmulatorState, LogEntry
 
 __all__ = [
     "Emulator",
@@ -109,3 +114,20 @@ __all__ = [
     "load_scenario",
     "parse_scenario",
 ]
+
+# Loaded on first access: the ``emulate`` command's ``--help`` needs no server stack.
+__getattr__ = lazy_getattr(
+    __name__,
+    {
+        "Emulator": "_server",
+        "EmulatorApp": "_app",
+        "create_app": "_app",
+        "EmulatorState": "_state",
+        "LogEntry": "_state",
+        **dict.fromkeys(
+            ["ErrorSpec", "Fault", "ModelBehaviour", "Scenario", "ScenarioError",
+             "ScriptedAnswer", "load_scenario", "parse_scenario"],
+            "_scenario",
+        ),
+    },
+)  # fmt: skip

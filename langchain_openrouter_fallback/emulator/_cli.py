@@ -8,7 +8,6 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from langchain_openrouter_fallback._errors import ChainValidationError
-from langchain_openrouter_fallback.emulator._server import DEFAULT_HOST, Emulator
 
 if TYPE_CHECKING:
     import argparse
@@ -16,6 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["register", "run"]
 
 DEFAULT_PORT = 8080
+_LOOPBACK = "127.0.0.1"
 
 
 def register(subparsers: Any) -> None:
@@ -26,7 +26,7 @@ def register(subparsers: Any) -> None:
         description="Serve /api/v1/chat/completions and /api/v1/models like OpenRouter, with "
         "faults from a scenario file; control it under /_emulator/.",
     )
-    parser.add_argument("--host", default=DEFAULT_HOST, help="interface (default: %(default)s)")
+    parser.add_argument("--host", default=_LOOPBACK, help="interface (default: %(default)s)")
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help="port, 0 = any (default: %(default)s)"
     )
@@ -36,16 +36,26 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; return the exit status."""
+    # The server stack is imported here: `--help` and the other commands don't need it.
+    from langchain_openrouter_fallback.emulator._server import Emulator  # noqa: PLC0415
+
     try:
         emulator = Emulator(args.scenario, host=args.host, port=args.port)
+        emulator.start()
     except ChainValidationError as exc:
         sys.stderr.write(f"error: {exc}\n")
+        return 2
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        sys.stderr.write(f"error: cannot listen on {args.host}:{args.port}: {reason}\n")
         return 2
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with emulator:
+    try:
         sys.stdout.write(f"OpenRouter emulator listening on {emulator.base_url}\n")
         sys.stdout.flush()
         stop.wait()
+    finally:
+        emulator.stop()
     return 0

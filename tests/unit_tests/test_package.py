@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from importlib.metadata import version
 
+import pytest
+from langchain_core.messages import HumanMessage, SystemMessage
+
 import langchain_openrouter_fallback as pkg
+from tests.conftest import EXAMPLE_CHAINS
 
 
 def test_all_is_sorted_and_complete():
@@ -38,3 +43,76 @@ def test_import_pulls_in_neither_litellm_nor_openai():
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     assert 0 == result.returncode, result.stdout + result.stderr
+
+
+# Modules a chain file, the payloads and the light CLI commands must never load.
+HEAVY = (
+    "langchain_core",
+    "langsmith",
+    "httpx",
+    "uvicorn",
+    "langchain_openrouter_fallback.emulator._server",
+    "langchain_openrouter_fallback.chat_models",
+    "litellm",
+    "openai",
+)
+
+
+def _loaded_heavy_modules(code: str) -> list[str]:
+    """Run ``code`` in a fresh interpreter; return the heavy modules it left in sys.modules."""
+    probe = f"{code}\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+    )
+    assert 0 == result.returncode, result.stderr
+    loaded = json.loads(result.stdout.splitlines()[-1])
+    return [m for m in loaded if any(m == h or m.startswith(f"{h}.") for h in HEAVY)]
+
+
+def test_a_chain_and_its_payloads_load_without_langchain_or_httpx():
+    """``FallbackChain`` from a file and its OpenAI-dict payloads need no LangChain or httpx."""
+    code = (
+        "from langchain_openrouter_fallback import FallbackChain, load_chains, ErrorKind\n"
+        f"chain = FallbackChain.from_file({str(EXAMPLE_CHAINS / 'default.yaml')!r})\n"
+        "assert chain.openrouter_payloads([{'role': 'user', 'content': 'hi'}])\n"
+    )
+    assert [] == _loaded_heavy_modules(code)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["--version"],
+        ["validate", "default.yaml"],
+        ["payloads", "default.yaml"],
+        ["schema"],
+        ["drill", "--help"],
+        ["emulate", "--help"],
+        ["litellm", "--help"],
+    ],
+    ids=" ".join,
+)
+def test_light_commands_load_no_langchain_httpx_or_server(argv):
+    """``--help``, ``validate``, ``payloads`` and ``schema`` start without the heavy stack."""
+    args = [str(EXAMPLE_CHAINS / a) if a.endswith(".yaml") else a for a in argv]
+    code = (
+        "import contextlib, io\n"
+        "from langchain_openrouter_fallback._cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        f"    assert 0 == main({args!r})\n"
+    )
+    assert [] == _loaded_heavy_modules(code)
+
+
+def test_chat_model_and_langchain_messages_load_on_first_use():
+    """The lazy names resolve; LangChain messages still become OpenRouter payloads."""
+    assert "ChatOpenRouterFallback" in dir(pkg)
+    assert "chat_models" == pkg.ChatOpenRouterFallback.__module__.rsplit(".", 1)[-1]
+    chain = pkg.FallbackChain.model_validate({"models": ["openai/gpt-4o-mini"]})
+    payload = chain.openrouter_payloads([SystemMessage("be brief"), HumanMessage("hi")])[0]
+    assert [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}] == (
+        payload["messages"]
+    )
+    with pytest.raises(AttributeError, match="no attribute 'NotAName'"):
+        _ = pkg.NotAName
