@@ -66,7 +66,10 @@ def drive(emu: Emulator, send: Callable[[], None], down: float, up: float) -> tu
 
 
 def client_sender(emu: Emulator, chain: FallbackChain) -> Callable[[], None]:
-    llm = ChatOpenRouterFallback(chain=chain, api_key=KEY, base_url=emu.base_url)
+    # Each setup starts with closed circuits, though they all call the same upstream.
+    llm = ChatOpenRouterFallback(
+        chain=chain, api_key=KEY, base_url=emu.base_url, private_breakers=True
+    )
     return lambda: llm.invoke("hi") and None
 
 

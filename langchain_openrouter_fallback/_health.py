@@ -1,4 +1,9 @@
-"""Circuit-breaker state per link, shared across requests (closed -> open -> half-open).
+"""Circuit-breaker state per upstream, shared across requests (closed -> open -> half-open).
+
+A circuit belongs to the upstream it protects (:func:`circuit_key`): the endpoint (``base_url``)
+plus the model id(s) a request names, plus the ``provider`` preferences when set, since they
+pick other providers. Never a chain name or a link label: two chat models that share no upstream
+share no state, and two chains that call the same model at the same endpoint share its circuit.
 
 A link opens after ``BreakerPolicy.failures`` consecutive health failures, or when ``rate`` of
 the attempts in a ``window`` failed (at least ``min_calls`` of them). It stays open for
@@ -17,6 +22,7 @@ Where the circuits live::
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -26,9 +32,9 @@ from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 from langchain_openrouter_fallback._errors import ErrorKind
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable, Sequence
 
-    from langchain_openrouter_fallback._chain import BreakerPolicy
+    from langchain_openrouter_fallback._chain import BreakerPolicy, Link
 
 __all__ = [
     "BackendUnavailableError",
@@ -37,6 +43,7 @@ __all__ = [
     "HealthBackend",
     "HealthRegistry",
     "MemoryBackend",
+    "circuit_key",
     "default_registry",
     "shared_registry",
 ]
@@ -45,7 +52,7 @@ logger = logging.getLogger("langchain_openrouter_fallback")
 
 BreakerState = Literal["closed", "open", "half_open"]
 Key = tuple[str, str]
-"""``(chain name, link label)``."""
+"""``(endpoint, upstream)``: see :func:`circuit_key`."""
 _T = TypeVar("_T")
 
 BACKEND_RETRY = 5.0
@@ -62,6 +69,21 @@ HEALTH_KINDS = frozenset(
         ErrorKind.INTERRUPTED,
     }
 )
+
+
+def circuit_key(endpoint: str, links: Sequence[Link]) -> Key:
+    """The circuit of the upstream these links (one request) reach at ``endpoint``.
+
+    ``upstream`` is the model id (server mode: the ids sent together, comma-separated), plus
+    `` provider=<canonical JSON>`` when the link sets provider preferences.
+    """
+    upstream = ",".join(link.model for link in links)
+    provider = links[0].provider
+    if provider is not None:
+        upstream += " provider=" + json.dumps(
+            provider.to_payload(), sort_keys=True, separators=(",", ":")
+        )
+    return (endpoint.rstrip("/"), upstream)
 
 
 class BackendUnavailableError(Exception):
@@ -100,6 +122,10 @@ class HealthBackend(Protocol):
 
     def reset(self) -> None:
         """Forget every circuit."""
+        ...
+
+    def forget(self, keys: Iterable[Key]) -> None:
+        """Forget these circuits (they start closed again)."""
         ...
 
 
@@ -201,9 +227,15 @@ class MemoryBackend:
         with self._lock:
             self._circuits.clear()
 
+    def forget(self, keys: Iterable[Key]) -> None:
+        """Forget these circuits."""
+        with self._lock:
+            for key in keys:
+                self._circuits.pop(key, None)
+
 
 class HealthRegistry:
-    """Breaker state keyed by ``(chain, label)``, kept in a :class:`HealthBackend`.
+    """Breaker state keyed by upstream (:func:`circuit_key`), kept in a :class:`HealthBackend`.
 
     A shared backend that cannot be reached never fails a request: the registry logs once
     and uses its in-process state until the backend answers again (tried every few seconds).
@@ -281,6 +313,13 @@ class HealthRegistry:
         self._local.reset()
         if self.backend is not self._local:
             self._call(lambda backend: backend.reset())
+
+    def forget(self, keys: Iterable[Key]) -> None:
+        """Forget these circuits, here and in the shared backend."""
+        keys = list(keys)
+        self._local.forget(keys)
+        if self.backend is not self._local:
+            self._call(lambda backend: backend.forget(keys))
 
 
 _DEFAULT = HealthRegistry()

@@ -1,11 +1,12 @@
 """Breaker state in Redis, shared by every process that names the same ``shared_state`` URL.
 
-Each circuit is one hash, ``orfb:breaker:<chain>:<label>``, with fields ``f`` (consecutive
-failures), ``u`` (open until, ms on the Redis clock; absent or 0 when closed), ``p`` (``1``
-while a half-open probe is out) and ``ws``/``wc``/``wf`` (failure-rate window start, calls,
-failures). Every operation is one ``EVALSHA`` of :data:`BREAKER_LUA`, so concurrent processes
-never race, and all times come from the Redis server's ``TIME`` (no clock skew between
-machines). Keys expire on their own once idle.
+Each circuit is one hash, ``orfb:breaker:<endpoint>:<upstream>`` (the identity in-process
+state uses, :func:`~langchain_openrouter_fallback._health.circuit_key`), with fields ``f``
+(consecutive failures), ``u`` (open until, ms on the Redis clock; absent or 0 when closed),
+``p`` (``1`` while a half-open probe is out) and ``ws``/``wc``/``wf`` (failure-rate window
+start, calls, failures). Every operation is one ``EVALSHA`` of :data:`BREAKER_LUA`, so
+concurrent processes never race, and all times come from the Redis server's ``TIME`` (no clock
+skew between machines). Keys expire on their own once idle.
 
 ``redis`` is an optional extra, imported when the first backend is built.
 """
@@ -23,6 +24,8 @@ from langchain_openrouter_fallback._health import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from langchain_openrouter_fallback._chain import BreakerPolicy
 
 __all__ = ["BREAKER_LUA", "DEFAULT_PREFIX", "DEFAULT_SOCKET_TIMEOUT", "RedisBackend"]
@@ -130,6 +133,9 @@ class RedisBackend:
     def __repr__(self) -> str:
         return f"RedisBackend(where={self.where!r}, prefix={self.prefix!r})"
 
+    def _unavailable(self, exc: BaseException) -> BackendUnavailableError:
+        return BackendUnavailableError(f"redis at {self.where}: {type(exc).__name__}: {exc}")
+
     def _name(self, key: Key) -> str:
         return f"{self.prefix}:{key[0]}:{key[1]}"
 
@@ -144,8 +150,7 @@ class RedisBackend:
         try:
             return self._script(keys=[self._name(key)], args=args)
         except self._errors as exc:
-            msg = f"redis at {self.where}: {type(exc).__name__}: {exc}"
-            raise BackendUnavailableError(msg) from exc
+            raise self._unavailable(exc) from exc
 
     def allow(self, key: Key, policy: BreakerPolicy) -> bool:
         """Closed: yes. Open: no. Half-open: yes for one probe per cooldown (atomically)."""
@@ -171,8 +176,17 @@ class RedisBackend:
             if keys:
                 self._client.delete(*keys)
         except self._errors as exc:
-            msg = f"redis at {self.where}: {type(exc).__name__}: {exc}"
-            raise BackendUnavailableError(msg) from exc
+            raise self._unavailable(exc) from exc
+
+    def forget(self, keys: Iterable[Key]) -> None:
+        """Delete these circuits."""
+        names = [self._name(key) for key in keys]
+        if not names:
+            return
+        try:
+            self._client.delete(*names)
+        except self._errors as exc:
+            raise self._unavailable(exc) from exc
 
     def close(self) -> None:
         """Close the connection pool."""

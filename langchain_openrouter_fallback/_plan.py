@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from langchain_openrouter_fallback._catalog import Catalog
     from langchain_openrouter_fallback._chain import FallbackChain, Link
 
-__all__ = ["RequestFeatures", "Step", "estimate_tokens", "plan"]
+__all__ = ["RequestFeatures", "Step", "estimate_tokens", "plan", "step_groups"]
 
 CHARS_PER_TOKEN = 4
 """Rough prompt-size estimate; deliberately simple (no tokenizer dependency)."""
@@ -139,6 +139,11 @@ def adapt_for(
     )
 
 
+def step_groups(chain: FallbackChain) -> list[list[Link]]:
+    """The links each step sends: one per step in client mode, up to three in server mode."""
+    return group_links(chain) if chain.mode == "server" else [[link] for link in chain.models]
+
+
 def plan(
     chain: FallbackChain,
     messages: list[dict[str, Any]],
@@ -146,7 +151,7 @@ def plan(
     catalog: Catalog,
 ) -> list[Step]:
     """The ordered steps for one request."""
-    groups = group_links(chain) if chain.mode == "server" else [[link] for link in chain.models]
+    groups = step_groups(chain)
     steps: list[Step] = []
     prompt_tokens = estimate_tokens(messages)
     for group in groups:

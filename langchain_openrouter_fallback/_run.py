@@ -26,6 +26,7 @@ from langchain_openrouter_fallback._errors import (
     FallbacksExhaustedError,
     UnrecoverableError,
 )
+from langchain_openrouter_fallback._health import circuit_key
 from langchain_openrouter_fallback._prefill import accepts_prefill
 from langchain_openrouter_fallback._transport import Progress
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from langchain_openrouter_fallback._attempts import Recovery
     from langchain_openrouter_fallback._catalog import Catalog
     from langchain_openrouter_fallback._chain import FallbackChain, RetryPolicy
-    from langchain_openrouter_fallback._health import HealthRegistry
+    from langchain_openrouter_fallback._health import HealthRegistry, Key
     from langchain_openrouter_fallback._plan import Step
     from langchain_openrouter_fallback._transport import AttemptFailure
 
@@ -90,12 +91,18 @@ class ChainRun:
         *,
         registry: HealthRegistry,
         catalog: Catalog,
+        endpoint: str,
         default_timeout: float | None = None,
         max_retries: int | None = None,
         streaming: bool = False,
     ) -> None:
-        """Prepare a run; nothing is sent until a driver asks for :meth:`next`."""
+        """Prepare a run; nothing is sent until a driver asks for :meth:`next`.
+
+        ``endpoint`` is the base URL requests go to: with the model ids, it names the
+        circuits this run consults (:func:`~langchain_openrouter_fallback._health.circuit_key`).
+        """
         self.chain = chain
+        self.endpoint = endpoint
         self.steps = steps
         self.attempts: list[Attempt] = []
         self._registry = registry
@@ -335,8 +342,8 @@ class ChainRun:
         self._last_start = time.monotonic()
         return Try(step, self._progress(step), retry, self._recovering)
 
-    def _key(self, step: Step) -> tuple[str, str]:
-        return (self.chain.name, step.label)
+    def _key(self, step: Step) -> Key:
+        return circuit_key(self.endpoint, step.links)
 
     def _fill(self, attempt: Attempt, action: Try) -> None:
         attempt.elapsed_ms = round(action.progress.elapsed_ms, 1)

@@ -6,7 +6,7 @@ import os
 import threading
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args, overload
 
 from langchain_core.callbacks.manager import ahandle_event, handle_event
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
@@ -22,11 +22,13 @@ from langchain_openrouter_fallback._errors import ErrorKind, UnrecoverableError
 from langchain_openrouter_fallback._executor import Executor
 from langchain_openrouter_fallback._health import (
     HealthRegistry,
+    Key,
+    circuit_key,
     default_registry,
     shared_registry,
 )
 from langchain_openrouter_fallback._payload import merge_params, to_openai_messages
-from langchain_openrouter_fallback._plan import plan
+from langchain_openrouter_fallback._plan import plan, step_groups
 from langchain_openrouter_fallback._run import ChainRun
 from langchain_openrouter_fallback._structured import (
     StructuredMethod,
@@ -72,6 +74,9 @@ class ChatOpenRouterFallback(BaseChatModel):
         temperature, max_tokens, stop: request defaults (call arguments win).
         timeout: seconds per attempt for links that set none (default 60).
         max_retries: retries per link, overriding the chain's retry policy.
+        private_breakers: keep this instance's circuits to itself (default: circuits belong
+            to the upstream, endpoint + model id + provider preferences, and are shared by
+            every instance reaching it); ``llm.reset_breakers()`` closes them.
 
     Instantiate:
         .. code-block:: python
@@ -147,6 +152,10 @@ class ChatOpenRouterFallback(BaseChatModel):
     """Sent as ``HTTP-Referer``."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other request fields (``top_p``, ``reasoning``, ``plugins``...)."""
+    private_breakers: bool = False
+    """Keep this instance's circuits to itself (in this process), shared with no other
+    instance and not with the chain's ``shared_state``. Default: circuits are shared by every
+    instance that reaches the same upstream (endpoint + model id + provider preferences)."""
 
     _health: HealthRegistry = PrivateAttr(default_factory=default_registry)
     _transport_instance: Transport | None = PrivateAttr(default=None)
@@ -279,17 +288,63 @@ class ChatOpenRouterFallback(BaseChatModel):
     def health(self) -> HealthRegistry:
         """Where breaker state lives: Redis when the chain sets ``shared_state``, else this process.
 
-        A registry given explicitly (``_health``) always wins over ``shared_state``.
+        A registry given explicitly (``_health``) or ``private_breakers`` wins over
+        ``shared_state``.
         """
-        url = self.chain.shared_state
-        if url is not None and self._health is default_registry():
-            return shared_registry(url)
+        if self._health is default_registry():
+            if self.private_breakers:
+                with _TRANSPORT_LOCK:
+                    if self._health is default_registry():
+                        self._health = HealthRegistry()
+                return self._health
+            if self.chain.shared_state is not None:
+                return shared_registry(self.chain.shared_state)
         return self._health
 
-    def breaker_state(self) -> dict[str, str]:
-        """Circuit-breaker state per link label (``closed``, ``open``, ``half_open``)."""
+    def _circuit_keys(self) -> dict[str, Key]:
+        """The circuit of each step of the chain, by step label (server mode: ``a+b+c``)."""
+        endpoint = self.resolved_base_url
+        return {
+            "+".join(link.label for link in group): circuit_key(endpoint, group)
+            for group in step_groups(self.chain)
+        }
+
+    @overload
+    def breaker_state(self, *, detail: Literal[False] = False) -> dict[str, str]: ...
+    @overload
+    def breaker_state(self, *, detail: Literal[True]) -> dict[str, dict[str, Any]]: ...
+    def breaker_state(self, *, detail: bool = False) -> dict[str, Any]:
+        """Circuit-breaker state per link label (``closed``, ``open``, ``half_open``).
+
+        A circuit belongs to the upstream (endpoint + model id + provider preferences), so
+        another instance or chain calling the same upstream moves it too. With
+        ``detail=True`` each label maps to ``{"state", "endpoint", "upstream", "failures",
+        "open_for"}``.
+        """
         health = self.health
-        return {label: health.state((self.chain.name, label)) for label in self.chain.labels}
+        circuits = {
+            label: (key, health.circuit(key)) for label, key in self._circuit_keys().items()
+        }
+        if not detail:
+            return {label: circuit.state for label, (_, circuit) in circuits.items()}
+        return {
+            label: {
+                "state": circuit.state,
+                "endpoint": key[0],
+                "upstream": key[1],
+                "failures": circuit.failures,
+                "open_for": round(circuit.open_for, 3),
+            }
+            for label, (key, circuit) in circuits.items()
+        }
+
+    def reset_breakers(self) -> None:
+        """Close the circuits of this chain's upstreams (in Redis too, with ``shared_state``).
+
+        Other instances that reach the same upstreams see them closed as well; for state
+        no other instance touches, build the model with ``private_breakers=True``.
+        """
+        self.health.forget(self._circuit_keys().values())
 
     def _require_key(self) -> None:
         """Refuse to send without a key: ``Bearer `` would fail every link as a network error."""
@@ -319,6 +374,7 @@ class ChatOpenRouterFallback(BaseChatModel):
             steps,
             registry=self.health,
             catalog=self._catalog,
+            endpoint=self.resolved_base_url,
             default_timeout=self.timeout,
             max_retries=self.max_retries,
             streaming=streaming,
