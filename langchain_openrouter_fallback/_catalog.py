@@ -124,10 +124,17 @@ class ModelInfo:
 class Catalog:
     """A set of :class:`ModelInfo` keyed by model id, plus the raw ``/models`` items."""
 
-    def __init__(self, raw_models: list[dict[str, Any]], *, source: str = "<memory>") -> None:
-        """Wrap the ``data`` list of a ``/models`` response."""
+    def __init__(
+        self,
+        raw_models: list[dict[str, Any]],
+        *,
+        source: str = "<memory>",
+        document: dict[str, Any] | None = None,
+    ) -> None:
+        """Wrap the ``data`` list of a ``/models`` response (``document``: the whole response)."""
         self.source = source
         self._raw = raw_models
+        self._document = document
         self._models = {m.id: m for m in map(ModelInfo.from_api, raw_models)}
         self.tracked_parameters = frozenset(
             p for m in self._models.values() for p in m.supported_parameters
@@ -148,6 +155,19 @@ class Catalog:
         """The ``/models`` items as OpenRouter returned them."""
         return self._raw
 
+    @property
+    def document(self) -> dict[str, Any]:
+        """The whole ``/models`` response, top-level keys beside ``data`` included."""
+        return self._document if self._document is not None else {"data": self._raw}
+
+    @classmethod
+    def from_document(cls, document: Any, *, source: str) -> Catalog:
+        """Wrap a parsed ``/models`` response; ``ValueError`` naming ``source`` if it is not one."""
+        if not isinstance(document, dict) or not isinstance(document.get("data"), list):
+            msg = f"{source}: not a /models response (expected an object with a `data` list)"
+            raise ValueError(msg)  # noqa: TRY004 - a malformed document is a value error
+        return cls(document["data"], source=source, document=document)
+
     def get(self, model_id: str) -> ModelInfo | None:
         """Look a model up; a variant (``:nitro``) falls back to its base id."""
         found = self._models.get(model_id)
@@ -159,13 +179,15 @@ class Catalog:
     def from_file(cls, path: str | Path) -> Catalog:
         """Load a saved ``/models`` response."""
         text = Path(path).read_text(encoding="utf-8")
-        return cls(json.loads(text)["data"], source=str(path))
+        return cls.from_document(json.loads(text), source=str(path))
 
     @classmethod
     def bundled(cls) -> Catalog:
         """The snapshot shipped with the package."""
         ref = resources.files("langchain_openrouter_fallback") / "data" / "models-snapshot.json"
-        return cls(json.loads(ref.read_text(encoding="utf-8"))["data"], source="bundled snapshot")
+        return cls.from_document(
+            json.loads(ref.read_text(encoding="utf-8")), source="bundled snapshot"
+        )
 
 
 @cache

@@ -74,7 +74,7 @@ def _cmd_schema(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _fetch_models(url: str, timeout: float) -> dict[str, Any]:
+def _fetch_models(url: str, timeout: float) -> tuple[bytes, dict[str, Any]]:
     # The standard library, not httpx: one GET does not justify httpx's import time.
     import urllib.error  # noqa: PLC0415
     import urllib.request  # noqa: PLC0415
@@ -88,7 +88,8 @@ def _fetch_models(url: str, timeout: float) -> dict[str, Any]:
         request.add_header("Authorization", f"Bearer {key}")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            data = json.loads(response.read())
+            raw = response.read()
+        data = json.loads(raw)
     except urllib.error.HTTPError as exc:
         msg = f"catalog refresh: GET {url} answered HTTP {exc.code} {exc.reason}"
         raise _CatalogRefreshError(msg) from None
@@ -101,7 +102,7 @@ def _fetch_models(url: str, timeout: float) -> dict[str, Any]:
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         msg = f"catalog refresh: GET {url} did not return a /models document ({{'data': [...]}})"
         raise _CatalogRefreshError(msg)
-    return data
+    return raw, data
 
 
 def _cmd_catalog_refresh(args: argparse.Namespace) -> int:
@@ -109,7 +110,7 @@ def _cmd_catalog_refresh(args: argparse.Namespace) -> int:
 
     base_url = args.base_url or os.environ.get("OPENROUTER_BASE_URL") or DEFAULT_BASE_URL
     url = f"{base_url.rstrip('/')}/models"
-    data = _fetch_models(url, args.timeout)
+    raw, data = _fetch_models(url, args.timeout)
     try:
         catalog = Catalog(data["data"], source=url)  # proves the response parses
     except (KeyError, TypeError, ValueError) as exc:
@@ -117,7 +118,7 @@ def _cmd_catalog_refresh(args: argparse.Namespace) -> int:
         raise _CatalogRefreshError(msg) from None
     out = Path(args.output) if args.output else default_cache_path()
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(data), encoding="utf-8")
+    out.write_bytes(raw)  # verbatim: no field added, dropped or reshaped
     print(f"wrote {len(catalog)} models from {url} to {out}")
     return 0
 

@@ -31,6 +31,11 @@ def register(subparsers: Any) -> None:
         "--port", type=int, default=DEFAULT_PORT, help="port, 0 = any (default: %(default)s)"
     )
     parser.add_argument("--scenario", metavar="FILE", help="scenario YAML/JSON file")
+    parser.add_argument(
+        "--catalog",
+        metavar="FILE",
+        help="a saved /models response to serve as given (default: the catalog in effect)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -40,11 +45,15 @@ def run(args: argparse.Namespace) -> int:
     from langchain_openrouter_fallback.emulator._server import Emulator  # noqa: PLC0415
 
     try:
-        emulator = Emulator(args.scenario, host=args.host, port=args.port)
-        emulator.start()
+        emulator = Emulator(args.scenario, host=args.host, port=args.port, catalog=args.catalog)
     except ChainValidationError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
+    except (OSError, ValueError) as exc:  # an unreadable or malformed --catalog file
+        sys.stderr.write(f"error: --catalog {args.catalog}: {exc}\n")
+        return 2
+    try:
+        emulator.start()
     except OSError as exc:
         reason = exc.strerror or str(exc)
         sys.stderr.write(f"error: cannot listen on {args.host}:{args.port}: {reason}\n")

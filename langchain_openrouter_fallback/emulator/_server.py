@@ -113,7 +113,8 @@ class Emulator:
         scenario: A :class:`Scenario`, a mapping, or a YAML/JSON file path (``None``: no faults).
         host: Interface to bind (loopback by default).
         port: TCP port; ``0`` picks a free one.
-        catalog: Model catalog (default: :func:`load_catalog`).
+        catalog: Model catalog, or a saved ``/models`` response to serve as given (path);
+            default: :func:`load_catalog`.
         log_limit: How many requests the log keeps (oldest dropped first).
     """
 
@@ -123,7 +124,7 @@ class Emulator:
         *,
         host: str = DEFAULT_HOST,
         port: int = 0,
-        catalog: Catalog | None = None,
+        catalog: Catalog | str | Path | None = None,
         log_limit: int = DEFAULT_LOG_LIMIT,
     ) -> None:
         """Validate the scenario; nothing listens until :meth:`start` (or ``with``)."""

@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from langchain_openrouter_fallback._catalog import load_catalog
+from langchain_openrouter_fallback._catalog import Catalog, load_catalog
 from langchain_openrouter_fallback.emulator._faults import FaultPlan
 from langchain_openrouter_fallback.emulator._routing import Router
 from langchain_openrouter_fallback.emulator._scenario import load_scenario
@@ -23,7 +23,6 @@ from langchain_openrouter_fallback.emulator._wire import dumps
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from langchain_openrouter_fallback._catalog import Catalog
     from langchain_openrouter_fallback.emulator._scenario import Scenario
 
 __all__ = ["DEFAULT_LOG_LIMIT", "EmulatorState", "LogEntry", "Runtime"]
@@ -70,7 +69,8 @@ class Runtime:
             for m, b in scenario.models.items()
             if m != "*" and catalog.get(m) is None
         ]
-        self.models_body = dumps({"data": [*catalog.raw_models, *extra]})
+        # Served as given (every top-level key kept); scenario-only models are appended.
+        self.models_body = dumps({**catalog.document, "data": [*catalog.raw_models, *extra]})
 
     def generation_id(self, created: int) -> str:
         """``gen-<unix>-<20 chars>``, deterministic for a given seed."""
@@ -84,11 +84,20 @@ class EmulatorState:
         self,
         scenario: Scenario | dict[str, Any] | str | Path | None = None,
         *,
-        catalog: Catalog | None = None,
+        catalog: Catalog | str | Path | None = None,
         log_limit: int = DEFAULT_LOG_LIMIT,
     ) -> None:
-        """Validate and install ``scenario`` (see :func:`load_scenario` for accepted forms)."""
-        self.catalog = catalog or load_catalog()
+        """Validate and install ``scenario`` (see :func:`load_scenario` for accepted forms).
+
+        ``catalog``: a :class:`Catalog`, a saved ``/models`` response (file path) or ``None``
+        for :func:`load_catalog`.
+        """
+        if catalog is None:
+            self.catalog = load_catalog()
+        elif isinstance(catalog, Catalog):
+            self.catalog = catalog
+        else:
+            self.catalog = Catalog.from_file(catalog)
         self.runtime = Runtime(load_scenario(scenario), self.catalog)
         self._log: deque[LogEntry] = deque(maxlen=log_limit)
         self._lock = threading.Condition()
