@@ -5,10 +5,9 @@ OpenRouter rejects unknown keys in ``provider``, so this model does too.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat
 
 __all__ = ["MaxPrice", "Percentiles", "ProviderPreferences", "ProviderSort"]
 
@@ -50,21 +49,13 @@ class Percentiles(_Strict):
 
 
 class MaxPrice(_Strict):
-    """Hard price ceilings, USD per million tokens (``request``: per request).
-
-    Numbers or decimal strings on input; decimal strings on the wire, as OpenRouter's
-    published contract (its SDK's ``MaxPrice``) types them.
-    """
+    """Hard price ceilings, USD per million tokens (``request``: per request)."""
 
     prompt: NonNegativeFloat | None = None
     completion: NonNegativeFloat | None = None
     image: NonNegativeFloat | None = None
     audio: NonNegativeFloat | None = None
     request: NonNegativeFloat | None = None
-
-    @field_serializer("*", when_used="json-unless-none")
-    def _decimal_string(self, value: float) -> str:
-        return format(Decimal(repr(value)), "f")
 
 
 class ProviderPreferences(_Strict):
