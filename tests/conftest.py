@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -61,3 +64,33 @@ def emu(running: Emulator) -> Iterator[Emulator]:
     running.clear_log()
     yield running
     running.set_scenario(None)
+
+
+@contextmanager
+def serve_get(answer: Callable[[BaseHTTPRequestHandler], bytes]) -> Iterator[str]:
+    """A plain local HTTP server answering every GET with ``answer(request)`` as JSON.
+
+    Yields its ``/api/v1`` base URL; not our emulator, so it stands for a live endpoint.
+    """
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            data = answer(self)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/api/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -21,7 +19,7 @@ from langchain_openrouter_fallback import load_catalog
 from langchain_openrouter_fallback._catalog import Catalog
 from langchain_openrouter_fallback._cli import main
 from langchain_openrouter_fallback.emulator import Emulator
-from tests.conftest import KEY
+from tests.conftest import KEY, serve_get
 
 # A /models response as a newer OpenRouter sends it: extra top-level keys, keys our parser
 # does not read, non-ASCII text and the server's own formatting. Stored byte for byte.
@@ -35,27 +33,8 @@ BODY = (
 @pytest.fixture
 def live_models() -> Iterator[str]:
     """A local stand-in for OpenRouter's /models answering with :data:`BODY`."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(BODY)))
-            self.end_headers()
-            self.wfile.write(BODY)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/api/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serve_get(lambda _request: BODY) as base_url:
+        yield base_url
 
 
 def test_refresh_stores_the_response_verbatim(live_models, tmp_path, capsys):

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from langchain_openrouter_fallback import load_catalog
 from langchain_openrouter_fallback._cli import main
-from tests.conftest import EXAMPLE_CHAINS
+from tests.conftest import EXAMPLE_CHAINS, serve_get
 
 
 def test_validate_prints_a_table_per_chain(capsys):
@@ -69,30 +68,14 @@ def test_schema_is_json_schema(capsys):
 def models_server() -> Iterator[tuple[str, list[dict[str, str]]]]:
     """A local HTTP server answering /api/v1/models with a two-model catalog."""
     seen: list[dict[str, str]] = []
-    payload = {"data": load_catalog().raw_models[:2]}
+    payload = json.dumps({"data": load_catalog().raw_models[:2]}).encode()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.append({"path": self.path, "auth": self.headers.get("Authorization", "")})
-            data = json.dumps(payload).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def answer(request: BaseHTTPRequestHandler) -> bytes:
+        seen.append({"path": request.path, "auth": request.headers.get("Authorization", "")})
+        return payload
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/api/v1", seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serve_get(answer) as base_url:
+        yield base_url, seen
 
 
 def test_catalog_refresh_replaces_the_snapshot(models_server, monkeypatch, capsys):
