@@ -12,6 +12,7 @@ import json
 import socket
 import struct
 import time
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from langchain_openrouter_fallback._errors import ChainValidationError
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from langchain_openrouter_fallback._catalog import Catalog
-    from langchain_openrouter_fallback.emulator._scenario import Scenario
+    from langchain_openrouter_fallback.emulator._scenario import Framing, Scenario
 
     Scope = MutableMapping[str, Any]
     Message = MutableMapping[str, Any]
@@ -55,6 +56,10 @@ class Exchange:
         self.send = send
         self._closing = closing
         self._disconnect: asyncio.Task[None] | None = None
+        self.framing: Framing | None = None
+        """How completion bodies end (``None``: SSE chunked, JSON with ``Content-Length``)."""
+        self._raw: asyncio.Transport | None = None
+        """Set while a close-delimited response is written straight to the connection."""
 
     async def read_body(self) -> bytes:
         """The whole request body."""
@@ -96,16 +101,57 @@ class Exchange:
         await self.send({"type": "http.response.body", "body": data, "more_body": more})
 
     async def json(self, status: int, data: bytes, extra: dict[str, str] | None = None) -> None:
-        """A complete JSON response."""
-        headers = [_JSON, (b"content-length", str(len(data)).encode())]
-        if extra:
-            headers += [(k.encode(), v.encode()) for k, v in extra.items()]
-        await self.start(status, headers)
-        await self.body(data)
+        """A complete JSON response (in this exchange's framing)."""
+        await self.open(status, self.json_headers(extra), len(data))
+        await self.write(data)
+        await self.end()
 
-    async def start_stream(self, gen_id: str) -> None:
+    @staticmethod
+    def json_headers(extra: dict[str, str] | None = None) -> list[tuple[bytes, bytes]]:
+        """Headers of a JSON response, plus ``extra``."""
+        return [_JSON, *((k.encode(), v.encode()) for k, v in (extra or {}).items())]
+
+    @staticmethod
+    def sse_headers(gen_id: str) -> list[tuple[bytes, bytes]]:
         """Headers of an SSE response."""
-        await self.start(200, [*_SSE_HEADERS, (b"x-generation-id", gen_id.encode())])
+        return [*_SSE_HEADERS, (b"x-generation-id", gen_id.encode())]
+
+    async def open(
+        self, status: int, headers: list[tuple[bytes, bytes]], length: int, *, paced: bool = False
+    ) -> None:
+        """Start a response of ``length`` bytes (used by ``content-length`` framing only).
+
+        By default SSE and ``paced`` bodies (sent in timed parts) are chunked, other JSON
+        bodies carry ``Content-Length``. ``close`` writes the head itself: the body then ends
+        when the connection closes, which uvicorn never does.
+        """
+        sse = _SSE_HEADERS[0] in headers
+        framing = self.framing or ("chunked" if sse or paced else "content-length")
+        transport = self._transport()
+        if framing == "close" and transport is not None:
+            lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}".encode()]
+            lines += [name + b": " + value for name, value in headers]
+            transport.write(b"\r\n".join([*lines, b"connection: close", b"", b""]))
+            self._raw = transport
+            return
+        if framing == "content-length":
+            headers = [*headers, (b"content-length", str(length).encode())]
+        await self.start(status, headers)
+
+    async def write(self, data: bytes) -> None:
+        """Send part of the body."""
+        if self._raw is not None:
+            self._raw.write(data)
+        elif data:
+            await self.body(data, more=True)
+
+    async def end(self) -> None:
+        """End the body (close-delimited: by closing the connection)."""
+        if self._raw is None:
+            await self.body(b"")
+            return
+        self._raw.close()
+        await self.wait(None)
 
     def _transport(self) -> asyncio.Transport | None:
         extensions = self.scope.get("extensions") or {}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_openrouter_fallback.emulator._replies import (
     build_reply,
@@ -38,7 +38,7 @@ from langchain_openrouter_fallback.emulator._wire import (
 if TYPE_CHECKING:
     from langchain_openrouter_fallback.emulator._app import Exchange
     from langchain_openrouter_fallback.emulator._routing import ModelRoute
-    from langchain_openrouter_fallback.emulator._scenario import Fault
+    from langchain_openrouter_fallback.emulator._scenario import Fault, Scenario, StreamSettings
     from langchain_openrouter_fallback.emulator._state import LogEntry, Runtime
 
 __all__ = ["handle_completion"]
@@ -73,6 +73,7 @@ def _validate(body: Any) -> dict[str, Any]:
 
 async def handle_completion(exchange: Exchange, runtime: Runtime, entry: LogEntry) -> None:
     """Answer one chat completion request as OpenRouter would, faults included."""
+    exchange.framing = runtime.scenario.framing
     try:
         body = _validate(entry.body)
         prefs = check_provider_prefs(body.get("provider"))
@@ -204,17 +205,22 @@ async def _serve(
     reply = build_reply(body, scripted=scripted, default_text=default_text, call_id=served.gen_id)
     reply = continue_prefill(reply, prefill_of(body))
     completion_tokens = estimate_tokens(reply.completion_chars)
+    reasoning = scripted.reasoning if scripted else None
     if body.get("stream"):
-        pieces = split_text(reply.text or "", runtime.scenario.stream.chunks)
-        chunks = stream_events(served, reply, pieces, completion_tokens)
-        await _stream(exchange, runtime, served.gen_id, chunks, fault)
+        settings = runtime.scenario.stream
+        pieces = split_text(reply.text or "", settings.chunks)
+        thoughts = split_text(reasoning, settings.chunks) if reasoning else []
+        chunks = stream_events(served, reply, pieces, completion_tokens, thoughts)
+        planned = _stream_body(settings, chunks, fault)
+        headers = exchange.sse_headers(served.gen_id)
+        await _play(exchange, headers, planned, KEEPALIVE, settings.keepalive_interval)
         return
-    data = completion_body(served, reply, completion_tokens)
+    data = completion_body(served, reply, completion_tokens, reasoning)
     if effect == "choices_null":
         data["choices"] = None
-    await exchange.json(
-        200, _PADDING * runtime.scenario.padding + dumps(data), {"x-generation-id": served.gen_id}
-    )
+    planned = _json_body(runtime.scenario, dumps(data), fault)
+    headers = exchange.json_headers({"x-generation-id": served.gen_id})
+    await _play(exchange, headers, planned, _PADDING, runtime.scenario.stream.keepalive_interval)
 
 
 async def _pre_header_fault(
@@ -230,17 +236,20 @@ async def _pre_header_fault(
         return True
     if fault.error_200:
         data = dumps(error_200_body(provider))
-        if body.get("stream"):
-            await exchange.start_stream("")
-            await exchange.body(sse(json.loads(data)) + DONE)
+        if body.get("stream") and fault.error_200 != "json":
+            await exchange.open(200, exchange.sse_headers(""), len(data) + 8 + len(DONE))
+            await exchange.write(sse(json.loads(data)) + DONE)
+            await exchange.end()
         else:
             await exchange.json(200, data)
         return True
     return False
 
 
-async def _keepalives(exchange: Exchange, seconds: float | None, interval: float) -> bool:
-    """Send keep-alive comments for ``seconds`` (``None``: forever); ``True`` if interrupted."""
+async def _keepalives(
+    exchange: Exchange, seconds: float | None, interval: float, piece: bytes = KEEPALIVE
+) -> bool:
+    """Send keep-alive ``piece`` for ``seconds`` (``None``: forever); ``True`` if interrupted."""
     deadline = None if seconds is None else time.monotonic() + seconds
     while True:
         left = None if deadline is None else deadline - time.monotonic()
@@ -248,58 +257,136 @@ async def _keepalives(exchange: Exchange, seconds: float | None, interval: float
             return False
         if await exchange.wait(interval if left is None else min(interval, left)):
             return True
-        await exchange.body(KEEPALIVE, more=True)
+        await exchange.write(piece)
 
 
-async def _stream(
+@dataclass(slots=True)
+class _Body:
+    """A body planned in full before it is sent, so every framing can carry it.
+
+    ``end``: ``end`` finishes the body; ``cut`` closes the connection early; ``forever``
+    sends keep-alives until the client leaves (with ``Content-Length``, whose body cannot
+    grow, it stays silent), then cuts. ``unsent`` counts the bytes a complete answer would
+    still have had: a ``Content-Length`` body that stops early declares them, as a server
+    dying mid-body would.
+    """
+
+    parts: list[tuple[float, bytes]] = field(default_factory=list)
+    end: Literal["end", "cut", "forever"] = "end"
+    unsent: int = 0
+    _wait: float = 0.0
+
+    def add(self, data: bytes, wait: float = 0.0) -> None:
+        """Send ``data`` after ``wait`` seconds (plus any pause still pending)."""
+        self.parts.append((self._wait + wait, data))
+        self._wait = 0.0
+
+    def pause(self, seconds: float, piece: bytes, interval: float) -> None:
+        """Wait ``seconds``, sending ``piece`` every ``interval`` (a fixed count of them)."""
+        count = int(seconds // interval)
+        for _ in range(count):
+            self.add(piece, interval)
+        self._wait += seconds - count * interval
+
+    def stop(self, end: Literal["cut", "forever"], rest: list[bytes]) -> _Body:
+        """End early, before ``rest``."""
+        self.end, self.unsent = end, sum(map(len, rest))
+        return self
+
+    @property
+    def length(self) -> int:
+        """The ``Content-Length`` to declare."""
+        return sum(len(data) for _, data in self.parts) + self.unsent
+
+
+async def _play(
     exchange: Exchange,
-    runtime: Runtime,
-    gen_id: str,
-    chunks: list[dict[str, Any]],
-    fault: Fault | None,
+    headers: list[tuple[bytes, bytes]],
+    body: _Body,
+    piece: bytes,
+    interval: float,
 ) -> None:
-    settings = runtime.scenario.stream
-    await exchange.start_stream(gen_id)
-    await exchange.body(KEEPALIVE * settings.keepalives_before, more=True)
-    if fault is not None and fault.slow_first_token is not None:
-        wait = fault.slow_first_token
-        seconds = None if isinstance(wait, str) else float(wait)  # str: "forever"
-        if await _keepalives(exchange, seconds, settings.keepalive_interval):
+    """Send a planned 200 response in the exchange's framing."""
+    paced = len(body.parts) > 1 or body.end != "end"
+    await exchange.open(200, headers, body.length, paced=paced)
+    for wait, data in body.parts:
+        if wait and await exchange.wait(wait):
             await exchange.cut()
             return
+        await exchange.write(data)
+    if body.end == "end":
+        await exchange.end()
+        return
+    if body.end == "forever":
+        if exchange.framing == "content-length":
+            await exchange.wait(None)
+        else:
+            await _keepalives(exchange, None, interval, piece)
+    await exchange.cut()
+
+
+def _json_body(scenario: Scenario, data: bytes, fault: Fault | None) -> _Body:
+    """Whitespace padding, then whitespace keep-alives while the first token is slow."""
+    body = _Body()
+    body.add(_PADDING * scenario.padding)
+    slow = fault.slow_first_token if fault is not None else None
+    if slow == "forever":
+        return body.stop("forever", [data])
+    if slow:
+        body.pause(float(slow), _PADDING, scenario.stream.keepalive_interval)
+    body.add(data)
+    return body
+
+
+def _stream_body(
+    settings: StreamSettings, chunks: list[dict[str, Any]], fault: Fault | None
+) -> _Body:
+    """Keep-alives, paced data chunks and the fault's effect on them, then ``[DONE]``."""
+    body = _Body()
+    body.add(KEEPALIVE * settings.keepalives_before)
     if fault is not None and fault.effect == "choices_null":
         chunks = [{**chunks[0], "choices": None}, *chunks[1:]]
+    events = [sse(chunk) for chunk in chunks]
+    slow = fault.slow_first_token if fault is not None else None
+    if slow == "forever":
+        return body.stop("forever", [*events, DONE])
+    if slow:
+        body.pause(float(slow), KEEPALIVE, settings.keepalive_interval)
     for index, chunk in enumerate(chunks):
-        if index and settings.chunk_interval and await exchange.wait(settings.chunk_interval):
-            await exchange.cut()
-            return
-        if fault is not None and await _in_stream_fault(exchange, fault, index, chunk, settings):
-            return
-        event = sse(chunk)
+        wait = settings.chunk_interval if index else 0.0
+        if fault is not None:
+            end, wait = _chunk_fault(body, fault, index, chunk, wait)
+            if end == "end":
+                return body
+            if end is not None:
+                return body.stop(end, [*events[index:], DONE])
+        event = events[index]
         if settings.keepalive_every and index and index % settings.keepalive_every == 0:
             event = KEEPALIVE + event
-        await exchange.body(event, more=True)
-    missing_done = fault is not None and fault.missing_done
-    await exchange.body(b"" if missing_done else DONE)
+        body.add(event, wait)
+    if fault is None or not fault.missing_done:
+        body.add(DONE)
+    return body
 
 
-async def _in_stream_fault(
-    exchange: Exchange, fault: Fault, index: int, chunk: dict[str, Any], settings: Any
-) -> bool:
-    """Apply a mid-stream fault before data chunk ``index``; ``True`` if the stream ended."""
+def _chunk_fault(
+    body: _Body, fault: Fault, index: int, chunk: dict[str, Any], wait: float
+) -> tuple[Literal["end", "cut", "forever"] | None, float]:
+    """Apply a mid-stream fault before data chunk ``index``.
+
+    Returns how the body ends (``None``: it goes on) and the wait left before the chunk.
+    """
     if fault.stall_after == index:
-        await _keepalives(exchange, None, settings.keepalive_interval)
-        await exchange.cut()
-        return True
+        return "forever", wait
     if fault.cut_after == index:
-        await exchange.cut()
-        return True
+        return "cut", wait
     spec = fault.midstream_error
     if spec is not None and spec.after == index:
         served_head = {k: chunk[k] for k in ("id", "object", "created", "model", "provider")}
-        await exchange.body(sse(midstream_chunk(served_head, spec)))
-        return True
+        body.add(sse(midstream_chunk(served_head, spec)), wait)
+        return "end", 0.0
     malformed = fault.malformed_chunk
     if malformed is not None and malformed.after == index:
-        await exchange.body(_MALFORMED, more=True)
-    return False
+        body.add(_MALFORMED, wait)
+        return None, 0.0
+    return None, wait

@@ -20,6 +20,7 @@ __all__ = [
     "ErrorSpec",
     "Fault",
     "Flap",
+    "Framing",
     "MidstreamError",
     "ModelBehaviour",
     "Scenario",
@@ -37,6 +38,7 @@ ScenarioError = ChainValidationError
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 NonNegative = Annotated[float, Field(ge=0)]
+Framing = Literal["chunked", "content-length", "close"]
 AfterChunks = Annotated[int, Field(ge=0)]
 ERROR_STATUSES = frozenset({400, 401, 402, 403, 404, 408, 413, 422, 429, 500, 502, 503, 524, 529})
 EFFECTS = (
@@ -74,6 +76,10 @@ class ScriptedAnswer(BaseModel):
     """Used when the request offers the named tools (and a named ``tool_choice`` matches)."""
     json_object: dict[str, Any] | None = None
     """The document returned for ``response_format: {type: json_object}`` (default ``{}``)."""
+    reasoning: str | None = None
+    """Reasoning the model shows before its answer: streamed as reasoning deltas before any
+    content, or ``reasoning`` + ``reasoning_details`` beside a whole message (as recorded
+    for Claude Haiku 4.5 with ``reasoning: {effort: medium}``)."""
 
 
 class ModelBehaviour(BaseModel):
@@ -202,7 +208,10 @@ class Fault(BaseModel):
     midstream_error: MidstreamError | None = None
     malformed_chunk: MalformedChunk | None = None
     missing_done: bool = False
-    error_200: bool = False
+    error_200: bool | Literal["json"] = False
+    """A 200 whose body is an error; ``json``: a JSON body even for a stream request
+    (OpenRouter's errors page: an error is "emitted in the response body or as an SSE data
+    event")."""
     choices_null: bool = False
     reset: bool = False
 
@@ -246,6 +255,10 @@ class Scenario(BaseModel):
     stream: StreamSettings = Field(default_factory=StreamSettings)
     padding: int = Field(default=0, ge=0)
     """Leading whitespace blocks before non-streaming JSON bodies (as seen on the wire)."""
+    framing: Framing | None = None
+    """How completion bodies end: ``chunked``, ``content-length`` or ``close`` (the server
+    closes the connection, legal HTTP/1.1 and common behind proxies). Default: streams
+    chunked, JSON bodies with ``Content-Length``, as OpenRouter sends them."""
 
 
 def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:

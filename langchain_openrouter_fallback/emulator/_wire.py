@@ -161,7 +161,7 @@ class Served:
             "provider": self.provider,
         }
 
-    def usage(self, completion_tokens: int) -> dict[str, Any]:
+    def usage(self, completion_tokens: int, reasoning_tokens: int = 0) -> dict[str, Any]:
         """The ``usage`` object with cost from catalog prices."""
         prompt_cost = self.prompt_tokens * self.prompt_price
         completion_cost = completion_tokens * self.completion_price
@@ -183,7 +183,7 @@ class Served:
                 "upstream_inference_completions_cost": completion_cost,
             },
             "completion_tokens_details": {
-                "reasoning_tokens": 0,
+                "reasoning_tokens": reasoning_tokens,
                 "image_tokens": 0,
                 "audio_tokens": 0,
             },
@@ -206,15 +206,40 @@ def _tool_calls_json(reply: Reply) -> list[dict[str, Any]]:
     ]
 
 
-def completion_body(served: Served, reply: Reply, completion_tokens: int) -> dict[str, Any]:
-    """A non-streaming ``chat.completion`` body."""
+def reasoning_details(served: Served, text: str) -> list[dict[str, Any]]:
+    """``reasoning_details`` as recorded: one ``reasoning.text`` entry at index 0."""
+    vendor = served.model.partition("/")[0]
+    fmt = _REASONING_FORMATS.get(vendor, "unknown")
+    return [{"type": "reasoning.text", "text": text, "format": fmt, "index": 0}]
+
+
+_REASONING_FORMATS = {
+    "anthropic": "anthropic-claude-v1",
+    "openai": "openai-responses-v1",
+    "google": "google-gemini-v1",
+    "x-ai": "xai-responses-v1",
+}
+"""``reasoning_details[].format`` per vendor (OpenRouter's reasoning-tokens docs)."""
+
+
+def _reasoning_tokens(reasoning: str | list[str] | None) -> int:
+    text = "".join(reasoning) if isinstance(reasoning, list) else reasoning or ""
+    return max(1, len(text) // 4) if text else 0
+
+
+def completion_body(
+    served: Served, reply: Reply, completion_tokens: int, reasoning: str | None = None
+) -> dict[str, Any]:
+    """A non-streaming ``chat.completion`` body (``reasoning`` beside the content)."""
     finish, native = served.finish("tool_calls" if reply.tool_calls else "stop")
     message: dict[str, Any] = {
         "role": "assistant",
         "content": reply.text,
         "refusal": None,
-        "reasoning": None,
+        "reasoning": reasoning,
     }
+    if reasoning:
+        message["reasoning_details"] = reasoning_details(served, reasoning)
     if reply.tool_calls:
         message["tool_calls"] = _tool_calls_json(reply)
     body = served.head("chat.completion")
@@ -229,7 +254,8 @@ def completion_body(served: Served, reply: Reply, completion_tokens: int) -> dic
             "message": message,
         }
     ]
-    body["usage"] = served.usage(completion_tokens)
+    reasoning_tokens = _reasoning_tokens(reasoning)
+    body["usage"] = served.usage(completion_tokens + reasoning_tokens, reasoning_tokens)
     return body
 
 
@@ -256,21 +282,39 @@ def _tool_deltas(reply: Reply, pieces: int) -> list[dict[str, Any]]:
 
 
 def stream_events(
-    served: Served, reply: Reply, pieces: list[str], completion_tokens: int
+    served: Served,
+    reply: Reply,
+    pieces: list[str],
+    completion_tokens: int,
+    thoughts: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every data chunk of a successful stream: content, finish, then the usage chunk."""
+    """Every data chunk of a successful stream: reasoning, content, finish, then usage.
+
+    Reasoning deltas carry ``content: ""`` beside ``reasoning`` and ``reasoning_details``,
+    in the shape recorded for Claude Haiku 4.5 (``NOTES.md``, "Reasoning").
+    """
+    deltas = [
+        {
+            "content": "",
+            "role": "assistant",
+            "reasoning": thought,
+            "reasoning_details": reasoning_details(served, thought),
+        }
+        for thought in thoughts or []
+    ]
     if reply.tool_calls:
-        deltas = _tool_deltas(reply, max(1, len(pieces)))
+        deltas += _tool_deltas(reply, max(1, len(pieces)))
         finish = "tool_calls"
     else:
-        deltas = [{"content": p, "role": "assistant"} for p in pieces]
+        deltas += [{"content": p, "role": "assistant"} for p in pieces]
         finish = "stop"
     chunks = [_chunk(served, d) for d in deltas]
     chunks.append(_chunk(served, {"content": "", "role": "assistant"}, finish))
     usage = served.head("chat.completion.chunk")
     usage["service_tier"] = None
     usage["choices"] = chunks[-1]["choices"]
-    usage["usage"] = served.usage(completion_tokens)
+    reasoning_tokens = _reasoning_tokens(thoughts)
+    usage["usage"] = served.usage(completion_tokens + reasoning_tokens, reasoning_tokens)
     chunks.append(usage)
     return chunks
 
