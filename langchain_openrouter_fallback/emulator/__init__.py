@@ -47,6 +47,8 @@ Scenario format (YAML/JSON; unknown keys are errors)::
 
     seed: 42                      # seeds generation ids and `probability` faults
     padding: 2                    # leading "\n         \n" blocks on JSON bodies
+    framing: close                # chunked | content-length | close (body ends with the
+                                  #   connection); default: SSE chunked, JSON with a length
     stream: {keepalives_before: 2, keepalive_every: 0, chunks: 4, keepalive_interval: 0.5,
              chunk_interval: 0}   # seconds between data chunks (token pacing)
     models:                       # key: model id, or "*" for every model
@@ -59,6 +61,8 @@ Scenario format (YAML/JSON; unknown keys are errors)::
         scripted:                                  # answers written by the author
           reply: "Hello from the script"
           tool_calls: [{name: weather, arguments: {city: Paris}}]  # arguments optional
+          reasoning: "Let me think"                # SCRIPTED reasoning: deltas before the
+                                                   #   content, or beside a whole message
     faults:                       # model-specific faults first, then "*"/unfiltered, in order
       - model: openai/gpt-4o-mini # filters (all optional, AND-ed): model, provider,
         provider: OpenAI          #   attempts: [1, 2] (n-th request to the model),
@@ -68,12 +72,14 @@ Scenario format (YAML/JSON; unknown keys are errors)::
                                   #     {status, message, metadata, metadata_style:
                                   #      legacy|current, retry_after, context_tokens}
                                   #   latency: 1.5 | hang: true | reset: true
-                                  #   slow_first_token: 5 | forever
+                                  #   slow_first_token: 5 | forever (keep-alives; JSON
+                                  #     bodies get whitespace blocks instead)
                                   #   stall_after: 3 | cut_after: 3   (data chunks)
                                   #   midstream_error: {after, code, message, finish_reason}
                                   #     (default code 502, finish_reason null, as on the wire)
                                   #   malformed_chunk: {after} | missing_done: true
-                                  #   error_200: true | choices_null: true
+                                  #   error_200: true | json (a JSON body even for a
+                                  #     stream request) | choices_null: true
 
 Only error effects fail over; every other effect is delivered by the provider it hits.
 """

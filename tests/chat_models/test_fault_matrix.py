@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from langchain_core.messages import AIMessage, message_chunk_to_message
 
 from langchain_openrouter_fallback import (
     ChatOpenRouterFallback,
@@ -137,9 +138,13 @@ CASES: dict[str, tuple[dict[str, object], dict[str, tuple[object, object]]]] = {
             GROUP_FAIL,
         ),
     ),
+    # Streams get keep-alive comments; whole bodies get whitespace padding, as on the wire.
     "slow-first-token": (
         {"slow_first_token": "forever"},
-        streams_only(Served("secondary", ("timeout",)), GROUP_FAIL),
+        {
+            "client": (Served("secondary", ("timeout",)),) * 2,
+            "server": (GROUP_FAIL,) * 2,
+        },
     ),
     "stall-after-2": ({"stall_after": 2}, streams_only(INTERRUPTED)),
     "cut-after-2": ({"cut_after": 2}, streams_only(INTERRUPTED)),
@@ -158,6 +163,14 @@ CASES: dict[str, tuple[dict[str, object], dict[str, tuple[object, object]]]] = {
     "missing-done": ({"missing_done": True}, streams_only(Served("primary"))),
     "error-200": (
         {"error_200": True},
+        {
+            "client": (Served("secondary", ("server",)),) * 2,
+            "server": (Served("fourth", ("server",)),) * 2,
+        },
+    ),
+    # The same error body as JSON, also in reply to a stream request.
+    "error-200-json": (
+        {"error_200": "json"},
         {
             "client": (Served("secondary", ("server",)),) * 2,
             "server": (Served("fourth", ("server",)),) * 2,
@@ -213,7 +226,6 @@ CELLS = [
 
 
 STREAM_ONLY = {
-    "slow_first_token",
     "stall_after",
     "cut_after",
     "midstream_error",
@@ -273,3 +285,120 @@ async def test_fault(emu, case, method, mode):
         assert {"label", "model", "outcome", "error_kind", "status_code", "elapsed_ms"} <= set(
             attempt
         )
+
+
+# -- wire conditions: framing, whitespace keep-alives, paced chunks, reasoning --------------
+
+FRAMINGS = ("chunked", "content-length", "close")
+
+
+def wire_chain() -> FallbackChain:
+    """Limits loose enough for paced chunks: gaps under 0.6 s never stall."""
+    links = [
+        {
+            "model": PRIMARY,
+            "label": "primary",
+            "timeout": 2.0,
+            "first_token_timeout": 0.6,
+            "stall_timeout": 0.6,
+        },
+        {"model": "anthropic/claude-haiku-4.5", "label": "secondary", "timeout": 3},
+    ]
+    return FallbackChain.model_validate(
+        {
+            "name": "matrix-wire",
+            "models": links,
+            "breaker": {"enabled": False},
+            "retry": {"max_retries": 0},
+            "fallback_on": ["timeout", "server", "network", "malformed"],
+        }
+    )
+
+
+THOUGHT = "First I weigh the question, then I answer it."
+WIRE: dict[str, tuple[dict[str, object], tuple[object, object]]] = {
+    # Keep-alives only (SSE comments, or whitespace before a JSON body): the limit that fires
+    # is reported, whether the body is chunked, has a length, or ends with the connection.
+    "keepalive-only": (
+        {"faults": [{"model": PRIMARY, "slow_first_token": "forever"}]},
+        (Served("secondary", ("timeout",)),) * 2,
+    ),
+    # Whitespace keep-alives for 0.3 s, then the answer: padding is never an answer.
+    "padded-then-served": (
+        {"padding": 2, "faults": [{"model": PRIMARY, "slow_first_token": 0.3}]},
+        (Served("primary"),) * 2,
+    ),
+    # 0.25 s between chunks, three reasoning chunks first: content comes after the
+    # first-token limit, but reasoning is output for both clocks.
+    "reasoning-paced": (
+        {
+            "models": {PRIMARY: {"scripted": {"reply": "Answer.", "reasoning": THOUGHT}}},
+            "stream": {"chunks": 3, "chunk_interval": 0.25, "keepalives_before": 1},
+        },
+        (Served("primary"),) * 2,
+    ),
+    # Gaps longer than the stall limit after the first token (no cell for whole bodies,
+    # which are not paced).
+    "paced-over-stall": (
+        {"stream": {"chunks": 4, "chunk_interval": 1.0}},
+        (NO_CELL, INTERRUPTED),
+    ),
+    "error-200-json": (
+        {"faults": [{"model": PRIMARY, "error_200": "json"}]},
+        (Served("secondary", ("server",)),) * 2,
+    ),
+    "cut-after-2": (
+        {"faults": [{"model": PRIMARY, "cut_after": 2}]},
+        (NO_CELL, INTERRUPTED),
+    ),
+}
+
+WIRE_CELLS = [
+    pytest.param(case, framing, method, id=f"{case}-{framing}-{method}")
+    for case in WIRE
+    for framing in FRAMINGS
+    for method in METHODS
+    if WIRE[case][1][0 if method.endswith("invoke") else 1] is not NO_CELL
+]
+
+
+async def whole(llm: ChatOpenRouterFallback, method: str) -> AIMessage:
+    """The answer as one message (streams aggregated as LangChain does)."""
+    if method == "invoke":
+        return llm.invoke("Say hello")
+    if method == "ainvoke":
+        return await llm.ainvoke("Say hello")
+    chunks = (
+        list(llm.stream("Say hello"))
+        if method == "stream"
+        else [c async for c in llm.astream("Say hello")]
+    )
+    message = message_chunk_to_message(sum(chunks[1:], chunks[0]))
+    assert isinstance(message, AIMessage)
+    return message
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(("case", "framing", "method"), WIRE_CELLS)
+async def test_wire_condition(emu, case, framing, method):
+    """Each wire condition, in each framing, leads to the documented outcome."""
+    scenario, expectations = WIRE[case]
+    expected = expectations[0 if method.endswith("invoke") else 1]
+    emu.set_scenario({**scenario, "framing": framing})
+    llm = ChatOpenRouterFallback(chain=wire_chain(), api_key=KEY, base_url=emu.base_url)
+    if isinstance(expected, Raises):
+        with pytest.raises(expected.error) as info:
+            await whole(llm, method)
+        assert "interrupted" == info.value.attempts[-1].error_kind
+        return
+    assert isinstance(expected, Served)
+    message = await whole(llm, method)
+    fallback = message.response_metadata["fallback"]
+    assert expected.label == fallback["served_by"]
+    assert list(expected.kinds) == [a["error_kind"] for a in fallback["attempts"][:-1]]
+    if case == "reasoning-paced":
+        assert THOUGHT == message.additional_kwargs["reasoning_content"]
+        assert {"type": "reasoning", "reasoning": THOUGHT} == message.content_blocks[0]
+        assert "Answer." == message.text
+    else:
+        assert message.text.startswith("This is the OpenRouter emulator")
