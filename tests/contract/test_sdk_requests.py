@@ -88,12 +88,7 @@ def run_chat_model(llm: ChatOpenRouterFallback) -> None:
     llm.invoke("hi", temperature=0.1, max_tokens=64, stop=["\n"])
 
 
-@pytest.mark.parametrize(
-    ("name", "chain"),
-    [(n, c) for n, c in EXAMPLES if n.startswith(("default.yaml", "server-side", "provider-order"))]
-    + [(n, c) for n, c in EXAMPLES if n == "capabilities.yaml:budget"],
-    ids=lambda v: v if isinstance(v, str) else "",
-)
+@pytest.mark.parametrize(("name", "chain"), EXAMPLES, ids=[n for n, _ in EXAMPLES])
 def test_chat_model_bodies_validate(emu, name, chain):
     """Bodies taken from the emulator's log after real calls, failover included."""
     emu.set_scenario({
