@@ -243,6 +243,9 @@ class FallbackChain(_Strict):
     """Also send the deprecated ``route: "fallback"`` in server-mode bodies."""
     deadline: PositiveFloat | None = None
     """Seconds for the whole chain; later attempts get what is left."""
+    max_cost: NonNegativeFloat | None = None
+    """USD ceiling per request: an attempt whose worst case (catalog prices x estimated prompt
+    and maximum output tokens) exceeds what is left is skipped; reported costs are spent."""
     requires: Requirements = Field(default_factory=Requirements)
     fallback_on: frozenset[ErrorKind] | None = None
     """Error kinds that move to the next link (default: every recoverable kind)."""

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from langchain_openrouter_fallback._adapt import answer_from_tool
 from langchain_openrouter_fallback._attempts import Attempt
+from langchain_openrouter_fallback._budget import reported_cost
 from langchain_openrouter_fallback._convert import completion_to_message
 from langchain_openrouter_fallback._hedging import AsyncRace, Lane, Race
 from langchain_openrouter_fallback._run import ChainRun, Try, Wait
@@ -88,11 +89,12 @@ class Executor:
                 if isinstance(action, Wait):
                     time.sleep(action.seconds)
                     continue
+                body = None
                 try:
                     body, _ = self.transport.request(action.step.body, action.progress)
                     message = completion_to_message(body)
                 except AttemptFailure as failure:
-                    run.failed(action, failure)
+                    run.failed(action, failure, cost=reported_cost(body))
                     continue
                 return self._served(run, action, message)
             raise run.exhausted()
@@ -109,11 +111,12 @@ class Executor:
                 if isinstance(action, Wait):
                     await asyncio.sleep(action.seconds)
                     continue
+                body = None
                 try:
                     body, _ = await self.transport.arequest(action.step.body, action.progress)
                     message = completion_to_message(body)
                 except AttemptFailure as failure:
-                    run.failed(action, failure)
+                    run.failed(action, failure, cost=reported_cost(body))
                     continue
                 return self._served(run, action, message)
             raise run.exhausted()

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from langchain_openrouter_fallback._attempts import Attempt, describe_attempts
+from langchain_openrouter_fallback._budget import Budget, reported_cost
 from langchain_openrouter_fallback._errors import (
     ErrorKind,
     FallbacksExhaustedError,
@@ -72,6 +73,8 @@ class Try:
     """Streams: this try takes over a stream an earlier try broke (see :meth:`ChainRun.recover`)."""
     contributed: int = 0
     """Streams: characters of text this try added to the consumer's answer (set by the driver)."""
+    reserved: float = 0.0
+    """``max_cost``: this try's worst case, held back from what is left while it runs."""
 
 
 @dataclass(slots=True)
@@ -122,6 +125,7 @@ class ChainRun:
         self._context_floor = 0
         self._free_only = False
         self._recovering: Recovery | None = None
+        self.budget = Budget(chain.max_cost, catalog)
 
     # -- driving -------------------------------------------------------------------------
 
@@ -132,7 +136,10 @@ class ChainRun:
             return Wait(wait)
         if self._retry_of is not None:
             (step, retry), self._retry_of = self._retry_of, None
-            return self._start(step, retry)
+            over, reserved = self.budget.admit(step)
+            if over is None:
+                return self._start(step, retry, reserved)
+            self._record(Attempt(step.label, step.model, "skipped", error=over, retry=retry))
         return self._take()
 
     def hedge_delay(self) -> float | None:
@@ -194,14 +201,26 @@ class ChainRun:
         )  # fmt: skip
         return attempt
 
-    def failed(self, action: Try, failure: AttemptFailure, *, interrupted: bool = False) -> None:
-        """Record a failed attempt and decide: retry, move on, or raise at once."""
+    def failed(
+        self,
+        action: Try,
+        failure: AttemptFailure,
+        *,
+        interrupted: bool = False,
+        cost: float | None = None,
+    ) -> None:
+        """Record a failed attempt and decide: retry, move on, or raise at once.
+
+        ``cost``: what the upstream reported for the attempt (a 200 body that failed to
+        parse, a stream's usage chunk); else any ``usage.cost`` in the error body.
+        """
         step = action.step
         self._running -= 1
         kind = ErrorKind.INTERRUPTED if interrupted else failure.kind
         attempt = Attempt(
             step.label, step.model, "error", error_kind=kind.value,
             status_code=failure.status_code, error=failure.message, retry=action.retry,
+            cost=cost if cost is not None else reported_cost(failure.body),
         )  # fmt: skip
         self._fill(attempt, action)
         self._record(attempt)
@@ -327,12 +346,15 @@ class ChainRun:
             step = self.steps[self._index]
             self._index += 1
             reason = self._skip_reason(step)
+            reserved = 0.0
             if reason is None:
-                return self._start(step, 0)
+                reason, reserved = self.budget.admit(step)
+            if reason is None:
+                return self._start(step, 0, reserved)
             self._record(Attempt(step.label, step.model, "skipped", error=reason))
         return None
 
-    def _start(self, step: Step, retry: int) -> Try:
+    def _start(self, step: Step, retry: int, reserved: float = 0.0) -> Try:
         if step.adapted and retry == 0:
             logger.info(
                 "chain %s: request adapted for %s: %s", self.chain.name, step.label,
@@ -340,7 +362,7 @@ class ChainRun:
             )  # fmt: skip
         self._running += 1
         self._last_start = time.monotonic()
-        return Try(step, self._progress(step), retry, self._recovering)
+        return Try(step, self._progress(step), retry, self._recovering, reserved=reserved)
 
     def _key(self, step: Step) -> Key:
         return circuit_key(self.endpoint, step.links)
@@ -350,6 +372,7 @@ class ChainRun:
         attempt.recovered = action.recovered
         attempt.contributed_chars = action.contributed
         attempt.adapted = dict(action.step.adapted)
+        self.budget.settle(action.reserved, attempt.cost)
         first = action.progress.first_token_ms
         attempt.first_token_ms = round(first, 1) if first is not None else None
         if len(action.step.links) > 1:

@@ -28,6 +28,7 @@ from langchain_core.messages import AIMessageChunk
 
 from langchain_openrouter_fallback._adapt import ToolAnswer
 from langchain_openrouter_fallback._attempts import Attempt, describe_attempts
+from langchain_openrouter_fallback._budget import reported_cost
 from langchain_openrouter_fallback._convert import chunk_to_message, merge_reasoning_details
 from langchain_openrouter_fallback._errors import ErrorKind, StreamInterruptedError
 from langchain_openrouter_fallback._prefill import continuation_body, split_prefill
@@ -50,6 +51,7 @@ def fallback_metadata(run: ChainRun, served_by: str | None) -> dict[str, Any]:
         "chain": run.chain.name,
         "mode": run.chain.mode,
         "served_by": served_by,
+        "cost": run.budget.spent,
         "attempts": [a.as_dict() for a in run.attempts],
     }
 
@@ -100,7 +102,6 @@ class StreamAttempt:
                 self.meta[key] = data[key]
         if chunk.usage_metadata:
             self.usage = chunk
-            self.meta["usage"] = data.get("usage")
         if finish:
             self.finish_reason = finish
             native = (data.get("choices") or [{}])[0].get("native_finish_reason")
@@ -134,6 +135,8 @@ class StreamAttempt:
         if data.get("choices") is None and not data.get("usage") and not data.get("error"):
             self.notes.append("skipped event with choices: null")
             return None
+        if isinstance(data.get("usage"), dict):
+            self.meta["usage"] = data["usage"]  # kept before in-band errors raise: cost counts
         return data
 
     @property
@@ -257,12 +260,13 @@ class Recovery:
     def failed(self, action: Try, state: StreamAttempt, failure: AttemptFailure) -> None:
         """Report a failed attempt; raises when the consumer must learn that the stream broke."""
         action.contributed = state.shown_chars
+        cost = reported_cost(state.meta)  # a usage chunk that came before the failure
         if not state.visible:
-            self.run.failed(action, failure)
+            self.run.failed(action, failure, cost=cost)
             if self.mode == "buffer" and state.produced:
                 self.run.recover("buffered")
             return
-        self.run.failed(action, failure, interrupted=True)
+        self.run.failed(action, failure, interrupted=True, cost=cost)
         self.broken = (action, failure)
         if self.mode != "continue" or self.tool_calls:
             raise self._interrupted()

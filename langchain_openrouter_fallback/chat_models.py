@@ -9,7 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args, overload
 
 from langchain_core.callbacks.manager import ahandle_event, handle_event
-from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
+from langchain_core.language_models import (
+    BaseChatModel,
+    LangSmithParams,
+    LanguageModelInput,
+    ModelProfile,
+)
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.utils import secret_from_env
@@ -29,6 +34,7 @@ from langchain_openrouter_fallback._health import (
 )
 from langchain_openrouter_fallback._payload import merge_params, to_openai_messages
 from langchain_openrouter_fallback._plan import plan, step_groups
+from langchain_openrouter_fallback._profile import chain_profile
 from langchain_openrouter_fallback._run import ChainRun
 from langchain_openrouter_fallback._structured import (
     StructuredMethod,
@@ -121,7 +127,13 @@ class ChatOpenRouterFallback(BaseChatModel):
     Response metadata:
         ``model_name`` (the model that served, as OpenRouter reported it), ``model_provider``
         (``"openrouter"``), ``provider`` (the upstream, e.g. ``"Amazon Bedrock"``), ``usage``,
-        ``cost``, and ``fallback = {"chain", "served_by", "attempts": [...]}``.
+        ``cost`` (this attempt), and ``fallback = {"chain", "served_by", "cost", "attempts"}``
+        where ``cost`` is what the whole request spent (failed attempts included) and each
+        attempt lists what its request was ``adapted`` to fit the link.
+
+    Cost ceiling:
+        the chain's ``max_cost`` (USD), or per call ``llm.invoke(..., max_cost=0.05)``: links
+        whose worst case does not fit what is left are skipped, never sent.
     """
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
@@ -277,6 +289,10 @@ class ChatOpenRouterFallback(BaseChatModel):
     def _catalog(self) -> Catalog:
         return load_catalog()
 
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        """What every link of the chain guarantees, from the catalog (see ``_profile``)."""
+        return chain_profile(self.chain, self._catalog)
+
     @property
     def _default_params(self) -> dict[str, Any]:
         return merge_params(
@@ -367,6 +383,7 @@ class ChatOpenRouterFallback(BaseChatModel):
         kwargs.pop("stream", None)
         chain = self._chain_for_call(kwargs.pop("model", None))
         chain = _with_recovery(chain, kwargs.pop("stream_recovery", None))
+        chain = _with_max_cost(chain, kwargs.pop("max_cost", None))
         params = merge_params(self._default_params, {"stop": stop}, kwargs)
         steps = plan(chain, to_openai_messages(messages), params, self._catalog)
         return ChainRun(
@@ -519,6 +536,16 @@ def _with_recovery(chain: FallbackChain, stream_recovery: Any) -> FallbackChain:
         msg = f"stream_recovery must be one of {', '.join(allowed)}, got {stream_recovery!r}"
         raise ValueError(msg)
     return chain.model_copy(update={"stream_recovery": stream_recovery})
+
+
+def _with_max_cost(chain: FallbackChain, max_cost: Any) -> FallbackChain:
+    """The chain with a per-call ``max_cost`` in USD (never sent upstream)."""
+    if max_cost is None:
+        return chain
+    if isinstance(max_cost, bool) or not isinstance(max_cost, int | float) or max_cost < 0:
+        msg = f"max_cost must be a non-negative number of USD, got {max_cost!r}"
+        raise ValueError(msg)
+    return chain.model_copy(update={"max_cost": float(max_cost)})
 
 
 def _result(message: AIMessage) -> ChatResult:

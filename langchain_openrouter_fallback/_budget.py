@@ -1,0 +1,120 @@
+"""A chain's ``max_cost``: the worst case of an attempt before it is sent, and what was spent.
+
+The worst case of an attempt is its estimated prompt tokens times the catalog's prompt price
+plus its maximum output tokens (``max_tokens`` as sent, else the link's ceiling) times the
+completion price; server-mode groups take the dearest model. A link whose price the catalog
+does not know (or that is a router, priced ``-1``) cannot be proven to fit and is skipped.
+What was spent is the ``usage.cost`` OpenRouter reports for each attempt.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from langchain_openrouter_fallback._plan import estimate_tokens
+
+if TYPE_CHECKING:
+    from langchain_openrouter_fallback._catalog import Catalog, ModelInfo
+    from langchain_openrouter_fallback._plan import Step
+
+__all__ = ["Budget", "WorstCase", "reported_cost", "worst_case"]
+
+_PER_M = 1e6
+
+
+@dataclass(frozen=True, slots=True)
+class WorstCase:
+    """The most one attempt can cost, and how that figure was reached."""
+
+    cost: float
+    prompt_tokens: int
+    output_tokens: int
+    prompt_price: float
+    completion_price: float
+
+    def explain(self, left: float, ceiling: float) -> str:
+        """Why an attempt with this worst case is not sent."""
+        return (
+            f"worst case ${self.cost:.4f} (~{self.prompt_tokens} prompt tokens x "
+            f"${self.prompt_price * _PER_M:g}/M + {self.output_tokens} output tokens x "
+            f"${self.completion_price * _PER_M:g}/M) exceeds the ${max(left, 0):.4f} left "
+            f"of max_cost ${ceiling:g}"
+        )
+
+
+def _prompt_tokens(body: dict[str, Any]) -> int:
+    tools = body.get("tools")
+    extra = len(json.dumps(tools)) // 4 if tools else 0
+    return estimate_tokens(body.get("messages") or []) + extra
+
+
+def _output_tokens(body: dict[str, Any], info: ModelInfo, prompt: int) -> int | None:
+    asked = body.get("max_tokens") or body.get("max_completion_tokens")
+    if isinstance(asked, int) and not isinstance(asked, bool):
+        return asked
+    if info.max_completion_tokens:
+        return info.max_completion_tokens
+    return info.context_length - prompt if info.context_length else None
+
+
+def worst_case(step: Step, catalog: Catalog) -> WorstCase | str:
+    """The step's worst case, or why it cannot be known."""
+    prompt = _prompt_tokens(step.body)
+    cases: list[WorstCase] = []
+    for link in step.links:
+        info = catalog.get(link.model)
+        if info is None:
+            return f"{link.model} is not in the catalog: its price is unknown"
+        output = _output_tokens(step.body, info, prompt)
+        cost = info.cost(prompt, output or 0)
+        if cost is None or output is None:
+            return f"{link.model} has no known price or output limit in the catalog"
+        cases.append(
+            WorstCase(cost, prompt, output, info.prompt_price or 0, info.completion_price or 0)
+        )
+    return max(cases, key=lambda case: case.cost)
+
+
+def reported_cost(body: Any) -> float | None:
+    """``usage.cost`` of a response, error or stream chunk body, when it reports one."""
+    usage = body.get("usage") if isinstance(body, dict) else None
+    cost = usage.get("cost") if isinstance(usage, dict) else None
+    return float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else None
+
+
+class Budget:
+    """What one request may still spend under ``max_cost`` (``None``: no ceiling)."""
+
+    def __init__(self, ceiling: float | None, catalog: Catalog) -> None:
+        """Start with nothing spent."""
+        self.ceiling = ceiling
+        self._catalog = catalog
+        self._spent: float | None = None
+        self._reserved = 0.0
+        """Worst cases of attempts running now (hedges run several at once)."""
+
+    @property
+    def spent(self) -> float | None:
+        """The reported cost of every attempt so far (``None``: none reported one)."""
+        return self._spent
+
+    def admit(self, step: Step) -> tuple[str | None, float]:
+        """Why ``step`` may not be sent (``None``: it fits), and the worst case it reserves."""
+        if self.ceiling is None:
+            return None, 0.0
+        case = worst_case(step, self._catalog)
+        if isinstance(case, str):
+            return f"max_cost ${self.ceiling:g} set and {case}", 0.0
+        left = self.ceiling - (self._spent or 0.0) - self._reserved
+        if case.cost > left:
+            return case.explain(left, self.ceiling), 0.0
+        self._reserved += case.cost
+        return None, case.cost
+
+    def settle(self, reserved: float, cost: float | None) -> None:
+        """An attempt ended: release its reservation and count what it reported."""
+        self._reserved = max(0.0, self._reserved - reserved)
+        if cost is not None:
+            self._spent = (self._spent or 0.0) + cost
