@@ -286,3 +286,32 @@ def test_cut_stream_is_a_transport_error(sdk, emu):
     emu.set_scenario({"faults": [{"cut_after": 1}]})
     with pytest.raises(httpx.RemoteProtocolError):
         chunks(sdk)
+
+
+REASONING = {
+    "models": {"*": {"scripted": {"reply": "The answer.", "reasoning": "Think it through."}}},
+    "stream": {"chunks": 3},
+}
+
+
+@pytest.mark.parametrize("framing", ["chunked", "content-length", "close"])
+def test_reasoning_deltas_parse(sdk, emu, framing):
+    """Reasoning deltas (``reasoning`` + ``reasoning_details``) parse in every framing."""
+    emu.set_scenario({**REASONING, "framing": framing})
+    received = chunks(sdk)
+    deltas = [c.choices[0].delta for c in received if c.choices and c.choices[0].delta.reasoning]
+    assert "Think it through." == "".join(d.reasoning or "" for d in deltas)
+    details = [detail for d in deltas for detail in d.reasoning_details or []]
+    assert len(deltas) == len(details)
+    assert all(detail.type == "reasoning.text" for detail in details)
+    assert "The answer." == "".join(c.choices[0].delta.content or "" for c in received if c.choices)
+
+
+@pytest.mark.parametrize("framing", ["chunked", "content-length", "close"])
+def test_reasoning_completion_parses(sdk, emu, framing):
+    """A whole message carries ``reasoning`` and ``reasoning_details`` beside the content."""
+    emu.set_scenario({**REASONING, "framing": framing, "padding": 2})
+    message = send(sdk).choices[0].message
+    assert "Think it through." == message.reasoning
+    assert message.reasoning_details
+    assert "The answer." == message.content

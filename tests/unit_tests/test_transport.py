@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
+from langchain_openrouter_fallback import FallbackChain
+from langchain_openrouter_fallback._catalog import load_catalog
+from langchain_openrouter_fallback._errors import ErrorKind
+from langchain_openrouter_fallback._health import default_registry
+from langchain_openrouter_fallback._plan import plan
+from langchain_openrouter_fallback._run import (
+    DEFAULT_ATTEMPT_TIMEOUT,
+    DEFAULT_FIRST_TOKEN_TIMEOUT,
+    DEFAULT_STALL_TIMEOUT,
+    ChainRun,
+    Try,
+)
 from langchain_openrouter_fallback._transport import (
+    AttemptFailure,
     Progress,
     SSEDecoder,
     SSEEvent,
@@ -61,3 +75,57 @@ def test__progress_switches_from_first_token_to_stall_limit():
     assert when <= time.monotonic() + 1
     progress.finishing(0.0)
     assert "total" == progress.next_deadline()[1]
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test__stream_limits_default_and_whole_bodies_have_only_the_attempt_timeout(streaming):
+    """Streams get the default first-token and stall limits unless the link sets its own;
+    a non-stream attempt has only its whole-attempt ``timeout``."""
+    chain = FallbackChain.model_validate(
+        {
+            "name": "defaults",
+            "models": [
+                {"model": "openai/gpt-4o-mini", "timeout": 30},
+                {"model": "x-ai/grok-4", "first_token_timeout": 3, "stall_timeout": 2},
+            ],
+            "breaker": {"enabled": False},
+        }
+    )
+    catalog = load_catalog()
+    steps = plan(chain, [{"role": "user", "content": "hi"}], {}, catalog)
+    run = ChainRun(
+        chain,
+        steps,
+        registry=default_registry(),
+        catalog=catalog,
+        endpoint="http://127.0.0.1:9/api/v1",
+        streaming=streaming,
+    )
+    first = run.next()
+    assert isinstance(first, Try)
+    run.failed(first, AttemptFailure(ErrorKind.SERVER, "down"))
+    second = run.next()
+    assert isinstance(second, Try)
+    limits = [(a.progress.first_token, a.progress.stall) for a in (first, second)]
+    if streaming:
+        assert [(DEFAULT_FIRST_TOKEN_TIMEOUT, DEFAULT_STALL_TIMEOUT), (3, 2)] == limits
+    else:
+        assert [(None, None), (None, None)] == limits
+    assert 30 == pytest.approx(first.progress.deadline - first.progress.started)
+
+
+def test__readme_states_the_default_stream_limits():
+    """The README's table of limits shows the defaults the code applies."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert (
+        f"| `first_token_timeout` | from the request until the first output (streams) "
+        f"| {DEFAULT_FIRST_TOKEN_TIMEOUT:g} s |" in readme
+    )
+    assert (
+        f"| `stall_timeout` | between one output and the next (streams) "
+        f"| {DEFAULT_STALL_TIMEOUT:g} s |" in readme
+    )
+    assert (
+        f"| `timeout` | the whole attempt, headers and body | {DEFAULT_ATTEMPT_TIMEOUT:g} s |"
+        in readme
+    )
