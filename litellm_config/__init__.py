@@ -7,6 +7,7 @@ Usage::
     kwargs = litellm_config.router_kwargs("chains/default.yaml")  # litellm.Router(**kwargs)
     text = litellm_config.proxy_yaml(["chains/default.yaml"])  # litellm --config
     litellm_config.lint(chain)  # what LiteLLM cannot reproduce
+    litellm_config.lint_chains({"a": chain_a, "b": chain_b})  # grouped per kind
 
 or ``openrouter-fallback litellm CHAIN_FILES... -o config.yaml [--strict]``.
 
@@ -15,7 +16,9 @@ The mapping (client mode; the litellm 1.103.7 source decides every choice):
 - one deployment per link, ``model_name`` and ``model_info.id`` both ``<chain>/<label>``
   (so ``x-litellm-model-id`` names the link that served), ``openrouter/<id>``,
   ``api_key: os.environ/OPENROUTER_API_KEY``, ``timeout`` (capped by ``deadline``),
-  ``stream_timeout`` from ``first_token_timeout``, ``max_retries: 0`` (one retry owner),
+  ``stream_timeout`` = max(``first_token_timeout``, ``stall_timeout``) (an httpx read
+  timeout on every gap, so never shorter than a gap the chain allows), ``max_retries: 0``
+  (one retry owner),
   ``extra_body.provider`` and the chain + link ``params`` (OpenAI ones as litellm params,
   the rest in ``extra_body``), ``max_input_tokens`` / ``max_output_tokens`` from the catalog.
 - ``<chain>`` is a ``model_group_alias`` of the first link's group, so the primary has one
@@ -26,7 +29,9 @@ The mapping (client mode; the litellm 1.103.7 source decides every choice):
   chain's ``max_retries`` for the kinds in ``retry.on``, 0 elsewhere); link overrides go in
   ``model_group_retry_policy``; ``retry_after`` from ``backoff``.
 - breaker: ``allowed_fails = failures - 1`` (LiteLLM cools down when the count *exceeds* it),
-  ``cooldown_time = cooldown``, and an ``allowed_fails_policy``. The policy is what makes a
+  each deployment's ``model_info.cooldown_time = cooldown`` with the router's
+  ``cooldown_time`` (the fail-count TTL) at twice the longest cooldown, so one failure after
+  a cooldown re-opens at once, and an ``allowed_fails_policy``. The policy is what makes a
   single-deployment group cool down at all: without ``allowed_fails_policy`` or a
   non-default ``allowed_fails``, ``_should_cooldown_deployment``
   (``router_utils/cooldown_handlers.py``) takes its "BASE CASE" branch, which only cools a
@@ -35,7 +40,8 @@ The mapping (client mode; the litellm 1.103.7 source decides every choice):
   calls ``should_cooldown_based_on_allowed_fails_policy``, which has no single-deployment
   exemption. A disabled breaker becomes ``disable_cooldowns`` (or a deployment
   ``cooldown_time: 0``, which ``_should_run_cooldown_logic`` skips). LiteLLM counts fails
-  within a ``cooldown_time`` window rather than consecutive ones.
+  within the router's ``cooldown_time`` window rather than consecutive ones, and a success
+  does not reset the count.
 - ``enable_pre_call_checks: true``: ``Router._pre_call_checks`` drops deployments whose
   ``max_input_tokens`` is below the prompt's token count and raises
   ``ContextWindowExceededError`` when none is left, which falls through the chain.
@@ -47,7 +53,8 @@ The mapping (client mode; the litellm 1.103.7 source decides every choice):
 - ``shared_state`` -> ``redis_url`` (or host/port with ``redis_password:
   os.environ/REDIS_PASSWORD`` when the URL holds a password), so cooldowns and fail
   counters are shared across proxy instances; ``deadline`` -> router ``timeout``.
-
+- ``litellm_settings.callbacks: [litellm_config.served_model.handler]``: the response's
+  ``model`` stays the served model id (see :mod:`litellm_config.served_model`).
 - ``general_settings.master_key: os.environ/LITELLM_MASTER_KEY`` (the proxy refuses requests
   without it); ``require_master_key=False`` / ``--no-master-key`` opts out, with a warning.
 
@@ -66,13 +73,14 @@ from langchain_openrouter_fallback._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from litellm_config._inputs import ChainsInput, LiteLLMConfigError
-    from litellm_config._lint import lint
+    from litellm_config._lint import lint, lint_chains
     from litellm_config._mapping import proxy_config, proxy_yaml, router_kwargs
 
 __all__ = [
     "ChainsInput",
     "LiteLLMConfigError",
     "lint",
+    "lint_chains",
     "proxy_config",
     "proxy_yaml",
     "router_kwargs",
@@ -85,6 +93,7 @@ __getattr__ = lazy_getattr(
         "ChainsInput": "_inputs",
         "LiteLLMConfigError": "_inputs",
         "lint": "_lint",
+        "lint_chains": "_lint",
         "proxy_config": "_mapping",
         "proxy_yaml": "_mapping",
         "router_kwargs": "_mapping",

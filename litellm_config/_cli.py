@@ -16,7 +16,7 @@ __all__ = ["register"]
 def _cmd_litellm(args: argparse.Namespace) -> int:
     # Imported when the command runs: `openrouter-fallback --help` stays light.
     from litellm_config._inputs import collect_chains  # noqa: PLC0415
-    from litellm_config._lint import lint  # noqa: PLC0415
+    from litellm_config._lint import lint_chains  # noqa: PLC0415
     from litellm_config._mapping import OPEN_PROXY_WARNING, proxy_yaml  # noqa: PLC0415
 
     chains = collect_chains([Path(path) for path in args.files])
@@ -24,7 +24,7 @@ def _cmd_litellm(args: argparse.Namespace) -> int:
     with warnings_module.catch_warnings():
         warnings_module.simplefilter("ignore")  # reported below, once, like the lint
         text = proxy_yaml(chains, api_base=args.api_base, require_master_key=secured)
-    warnings = [f"{name}: {w}" for name, chain in chains.items() for w in lint(chain)]
+    warnings = lint_chains(chains)
     if not secured:
         warnings.insert(0, f"--no-master-key: {OPEN_PROXY_WARNING}")
     for warning in warnings:

@@ -1,145 +1,237 @@
-"""What a generated LiteLLM config cannot reproduce of a chain, as one warning per finding.
+"""What a generated LiteLLM config cannot reproduce of a chain.
 
 Two families: behaviour LiteLLM has no equivalent for (the proxy will act differently from
 ``ChatOpenRouterFallback``), and chain settings the generated config cannot carry (LiteLLM
-would silently ignore them).
+would silently ignore them). :func:`lint` lists one chain's findings; :func:`lint_chains`
+groups the findings of many chains per kind, naming the chains each one affects.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from langchain_openrouter_fallback._catalog import load_catalog
 from langchain_openrouter_fallback._chain import RetryPolicy
 from langchain_openrouter_fallback._errors import ErrorKind
 from langchain_openrouter_fallback._payload import group_links
+from litellm_config._mapping import stream_read_timeout
 from litellm_config._policies import UNMAPPED_RETRY_KINDS
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from langchain_openrouter_fallback._chain import FallbackChain
 
-__all__ = ["lint"]
+__all__ = ["Finding", "findings", "lint", "lint_chains"]
 
 _DEFAULT_RETRY = RetryPolicy()
 
 
-def _streams(chain: FallbackChain) -> list[str]:
-    found: list[str] = []
-    stalls = [link.label for link in chain.models if link.stall_timeout is not None]
-    if stalls:
-        found.append(
-            f"stall_timeout on {', '.join(stalls)}: LiteLLM has no limit on silence between "
-            "stream chunks once a stream has started"
-        )
-    if any(link.first_token_timeout is not None for link in chain.models):
-        found.append(
-            "first_token_timeout becomes LiteLLM's stream_timeout, an HTTP read timeout: "
-            "OpenRouter's keep-alive comments reset it, so a provider that only sends "
-            "keep-alives is not cut off"
-        )
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One kind of difference, and where in a chain it applies."""
+
+    message: str
+    """The same sentence for every chain it affects (the grouping key)."""
+    where: str = ""
+    """What in this chain it concerns (link labels, values); empty: the whole chain."""
+    shared: bool = False
+    """``where`` lists things reported once across chains (e.g. unknown model ids)."""
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
+def _attempt_timeout(chain: FallbackChain, timeout: float | None) -> float | None:
+    limits = [t for t in (timeout, chain.deadline) if t is not None]
+    return min(limits) if limits else None
+
+
+_STREAM_LIMITS = (
+    "first_token_timeout / stall_timeout are not enforced as such: LiteLLM's stream_timeout "
+    "is an httpx read timeout on every read (the first byte and each gap between chunks; "
+    "OpenRouter's keep-alive comments reset it), so the generated value is the longest "
+    "silence the chain allows, max(first_token_timeout, stall_timeout): a first token is "
+    "waited for up to that value, and a provider sending only keep-alives is never cut off"
+)
+
+
+def _streams(chain: FallbackChain) -> list[Finding]:
+    found: list[Finding] = []
+    limited = [link for link in chain.models if link.first_token_timeout or link.stall_timeout]
+    if limited:
+        values = []
+        for link in limited:
+            value = stream_read_timeout(link, _attempt_timeout(chain, link.timeout))
+            values.append(f"{link.label} {value:g}s" if value else f"{link.label} none")
+        found.append(Finding(_STREAM_LIMITS, "stream_timeout " + ", ".join(values)))
     if chain.stream_recovery != "raise":
         found.append(
-            f"stream_recovery: {chain.stream_recovery} is not reproducible: LiteLLM does not "
-            "restart or continue a stream that fails after content was sent"
+            Finding(
+                "LiteLLM does not restart or continue a stream that fails after content was sent",
+                f"stream_recovery: {chain.stream_recovery}",
+            )
         )
     return found
 
 
-def _routing(chain: FallbackChain) -> list[str]:
-    found: list[str] = []
+def _routing(chain: FallbackChain) -> list[Finding]:
+    found: list[Finding] = []
     if chain.requires.capabilities:
         caps = ", ".join(sorted(chain.requires.capabilities))
         found.append(
-            f"requires [{caps}]: LiteLLM's pre-call checks skip links only by context window, "
-            "not by capability (the chain's links were validated when it loaded)"
+            Finding(
+                "LiteLLM's pre-call checks skip links only by context window, not by "
+                "capability (the chain's links were validated when it loaded)",
+                f"requires [{caps}]",
+            )
         )
     if chain.hedge is not None:
-        found.append("hedge: LiteLLM never races a second link; hedging is dropped")
+        found.append(Finding("LiteLLM never races a second link; hedging is dropped", "hedge"))
     rated = [p for p in (chain.breaker, *(link.breaker for link in chain.models)) if p and p.rate]
     if rated:
         found.append(
-            "breaker.rate: LiteLLM cools a deployment down after allowed_fails failures, "
-            "not on a failure rate over a window; only the consecutive-failure limit carries over"
+            Finding(
+                "LiteLLM cools a deployment down after allowed_fails failures, not on a "
+                "failure rate over a window; only the consecutive-failure limit carries over",
+                "breaker.rate",
+            )
         )
     if chain.fallback_on is not None:
         found.append(
-            "fallback_on narrows which errors fall back; LiteLLM falls back on every error "
-            "once retries are spent (auth and bad-request errors included)"
+            Finding(
+                "narrows which errors fall back; LiteLLM falls back on every error once "
+                "retries are spent (auth and bad-request errors included)",
+                "fallback_on",
+            )
         )
     if chain.deadline is not None:
         found.append(
-            f"deadline {chain.deadline:g}s caps each attempt (timeout); LiteLLM does not shrink "
-            "later attempts to the time left, so a request can take longer in total"
+            Finding(
+                "the deadline caps each attempt (timeout); LiteLLM does not shrink later "
+                "attempts to the time left, so a request can take longer in total",
+                f"deadline {chain.deadline:g}s",
+            )
         )
-    unknown = [link.label for link in chain.models if load_catalog().get(link.model) is None]
+    unknown = sorted(
+        {link.model for link in chain.models if load_catalog().get(link.model) is None}
+    )
     if unknown:
         found.append(
-            f"{', '.join(unknown)} not in the catalog: no max_input_tokens, so pre-call checks "
-            "cannot skip them for long prompts"
+            Finding(
+                "not in the catalog: no max_input_tokens, so pre-call checks cannot skip them "
+                "for long prompts",
+                ", ".join(unknown),
+                shared=True,
+            )
         )
     return found
 
 
-def _retries(chain: FallbackChain) -> list[str]:
-    found: list[str] = []
+_HALF_OPEN = (
+    "after a cooldown LiteLLM has no half-open probe: the generated config keeps the fail "
+    "count for twice the cooldown, so one failure within a cooldown's length after it ends "
+    "re-opens at once, but a success does not reset the count (a failure soon after "
+    "recovery re-opens too) and failures are counted in that window, not consecutively"
+)
+
+
+def _breakers(chain: FallbackChain) -> list[Finding]:
+    breakers = {link.label: link.breaker or chain.breaker for link in chain.models}
+    enabled = [label for label, breaker in breakers.items() if breaker.enabled]
+    found = [Finding(_HALF_OPEN, "breaker on " + ", ".join(enabled))] if enabled else []
+    own = [
+        label
+        for label in enabled
+        if chain.breaker.enabled and breakers[label].failures != chain.breaker.failures
+    ]
+    if own:
+        found.append(
+            Finding(
+                "a link with its own failure limit gets a deployment-level allowed_fails_policy, "
+                "whose fail count LiteLLM keeps for one cooldown only: after a cooldown it "
+                "needs that many new failures to re-open",
+                "breaker.failures on " + ", ".join(own),
+            )
+        )
+    return found
+
+
+def _retries(chain: FallbackChain) -> list[Finding]:
+    found: list[Finding] = []
     policies = [chain.retry, *(link.retry for link in chain.models if link.retry)]
     if any(ErrorKind.RATE_LIMIT in p.on and p.max_retries for p in policies):
         found.append(
-            "Retry-After: LiteLLM waits what a 429 asks (up to 60 s) before retrying; the "
-            "chain's check that moves on when the wait exceeds max_wait or the deadline "
-            "is not reproduced"
+            Finding(
+                "LiteLLM waits what a 429 asks (up to 60 s) before retrying; the chain's check "
+                "that moves on when the wait exceeds max_wait or the deadline is not reproduced",
+                "Retry-After",
+            )
         )
     if any(
         p.jitter != _DEFAULT_RETRY.jitter or p.max_wait != _DEFAULT_RETRY.max_wait for p in policies
     ):
-        found.append("retry jitter / max_wait have no LiteLLM setting and are ignored")
+        found.append(Finding("no LiteLLM setting; ignored", "retry jitter / max_wait"))
     unmapped = sorted({k for p in policies if p.max_retries for k in p.on & UNMAPPED_RETRY_KINDS})
     if unmapped:
         found.append(
-            f"retry on {', '.join(unmapped)}: LiteLLM has no matching exception type; "
-            "those errors are not retried"
+            Finding(
+                "LiteLLM has no matching exception type; those errors are not retried",
+                f"retry on {', '.join(unmapped)}",
+            )
         )
     return found
 
 
-def _ignored(chain: FallbackChain) -> list[str]:
-    found: list[str] = []
+def _ignored(chain: FallbackChain) -> list[Finding]:
+    found: list[Finding] = []
     prefill = [link.label for link in chain.models if link.prefill is not None]
     if prefill:
-        found.append(f"prefill on {', '.join(prefill)} is ignored by LiteLLM")
+        found.append(Finding("prefill is ignored by LiteLLM", ", ".join(prefill)))
     no_timeout = [link.label for link in chain.models if link.timeout is None]
     if no_timeout and chain.deadline is None:
         found.append(
-            f"{', '.join(no_timeout)} have no timeout and the chain no deadline: LiteLLM's "
-            "default request timeout (600 s) applies"
+            Finding(
+                "no timeout and no chain deadline: LiteLLM's default request timeout (600 s) "
+                "applies",
+                ", ".join(no_timeout),
+            )
         )
     if chain.mode == "server":
         found.extend(_server_group_losses(chain))
     return found
 
 
-def _server_group_losses(chain: FallbackChain) -> list[str]:
-    lost: list[str] = []
+def _server_group_losses(chain: FallbackChain) -> list[Finding]:
+    lost: list[Finding] = []
     for group in group_links(chain):
         for link in group[1:]:
             fields = ("timeout", "first_token_timeout", "stall_timeout", "retry", "breaker")
             differs = [f for f in fields if getattr(link, f) != getattr(group[0], f)]
             if differs:
                 lost.append(
-                    f"{link.label}: {', '.join(differs)} ignored; it is served inside "
-                    f"{group[0].label}'s request (server mode), which uses {group[0].label}'s"
+                    Finding(
+                        "ignored; a server-mode link is served inside its group's first "
+                        "link's request, which uses that link's settings",
+                        f"{link.label}: {', '.join(differs)} (group of {group[0].label})",
+                    )
                 )
     return lost
 
 
-_CHECKS: tuple[Callable[[FallbackChain], list[str]], ...] = (
+_CHECKS: tuple[Callable[[FallbackChain], list[Finding]], ...] = (
     _streams,
     _routing,
+    _breakers,
     _retries,
     _ignored,
 )
+
+
+def findings(chain: FallbackChain) -> list[Finding]:
+    """Every finding for ``chain``, in a stable order."""
+    return [finding for check in _CHECKS for finding in check(chain)]
 
 
 def lint(chain: FallbackChain) -> list[str]:
@@ -148,4 +240,32 @@ def lint(chain: FallbackChain) -> list[str]:
     Returns:
         One sentence per finding, in a stable order; empty when LiteLLM behaves the same.
     """
-    return [warning for check in _CHECKS for warning in check(chain)]
+    return [str(finding) for finding in findings(chain)]
+
+
+def _group_line(message: str, hits: list[tuple[str, Finding]], total: int) -> str:
+    names = [name for name, _ in hits]
+    if len(hits) == 1:
+        return f"{names[0]}: {hits[0][1]}"
+    scope = f"all {total} chains" if len(hits) == total else f"chains {', '.join(names)}"
+    if hits[0][1].shared:
+        subjects = sorted({s for _, f in hits for s in f.where.split(", ")})
+        return f"{', '.join(subjects)}: {message} ({scope})"
+    wheres = {f.where for _, f in hits}
+    if len(wheres) == 1:
+        return f"{hits[0][1]} ({scope})"
+    detail = "; ".join(f"{name}: {f.where}" for name, f in hits)
+    return f"{message} ({len(hits)} chains: {detail})"
+
+
+def lint_chains(chains: Mapping[str, FallbackChain]) -> list[str]:
+    """The findings of every chain, one line per kind naming the chains it affects.
+
+    A finding that is the same in several chains is reported once; models missing from the
+    catalog are listed once each, whichever chains use them.
+    """
+    groups: dict[str, list[tuple[str, Finding]]] = {}
+    for name, chain in chains.items():
+        for finding in findings(chain):
+            groups.setdefault(finding.message, []).append((name, finding))
+    return [_group_line(message, hits, len(chains)) for message, hits in groups.items()]

@@ -34,12 +34,14 @@ __all__ = [
     "MASTER_KEY_REF",
     "OPENAI_PARAMS",
     "OPEN_PROXY_WARNING",
+    "SERVED_MODEL_PLUGIN",
     "Generated",
     "deployments",
     "generate",
     "proxy_config",
     "proxy_yaml",
     "router_kwargs",
+    "stream_read_timeout",
 ]
 
 API_KEY_REF = "os.environ/OPENROUTER_API_KEY"
@@ -48,10 +50,16 @@ API_KEY_REF = "os.environ/OPENROUTER_API_KEY"
 MASTER_KEY_REF = "os.environ/LITELLM_MASTER_KEY"
 """The proxy's ``general_settings.master_key``: clients pass its value as their API key."""
 
+SERVED_MODEL_PLUGIN = "litellm_config.served_model.handler"
+"""The proxy callback that keeps the served model id in every response's ``model`` field."""
+
 OPEN_PROXY_WARNING = (
     "the generated proxy has no master_key: anyone who can reach it spends the "
     "OpenRouter key it holds"
 )
+
+HALF_OPEN_WINDOW = 2
+"""Router ``cooldown_time`` (how long fails are counted) = this x the longest cooldown."""
 
 OPENAI_PARAMS = frozenset(
     {
@@ -102,6 +110,23 @@ def _attempt_timeout(chain: FallbackChain, link: Link) -> float | None:
     return min(limits) if limits else None
 
 
+def stream_read_timeout(link: Link, attempt_timeout: float | None) -> float | None:
+    """``stream_timeout`` for a link: the longest silence the chain allows on a stream.
+
+    LiteLLM hands ``stream_timeout`` to httpx as a read timeout, so it bounds the wait for the
+    first byte *and every later gap between chunks*. The chain allows ``first_token_timeout``
+    before the first token and ``stall_timeout`` between chunks (each defaulting to the attempt
+    ``timeout``), so the value is their maximum (capped by ``timeout``); ``None`` when some gap
+    is unbounded.
+    """
+    first = link.first_token_timeout if link.first_token_timeout is not None else attempt_timeout
+    later = link.stall_timeout if link.stall_timeout is not None else attempt_timeout
+    if first is None or later is None:
+        return None
+    longest = max(first, later)
+    return longest if attempt_timeout is None else min(longest, attempt_timeout)
+
+
 def _split_params(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     known = {k: v for k, v in params.items() if k in OPENAI_PARAMS}
     extra = {k: v for k, v in params.items() if k not in OPENAI_PARAMS}
@@ -138,8 +163,9 @@ def _deployment(
     timeout = _attempt_timeout(chain, first)
     if timeout is not None:
         params["timeout"] = timeout
-    if first.first_token_timeout is not None:
-        params["stream_timeout"] = min(first.first_token_timeout, timeout or float("inf"))
+    read_timeout = stream_read_timeout(first, timeout)
+    if read_timeout is not None and read_timeout != timeout:
+        params["stream_timeout"] = read_timeout
     params["max_retries"] = 0
     known, extra = _split_params(merge_params(chain.params, first.params))
     params.update(known)
@@ -168,18 +194,21 @@ def deployments(
 def _breaker_overrides(
     chain: FallbackChain, entries: list[dict[str, Any]], reference: BreakerPolicy
 ) -> None:
-    """Deployment-level breaker where a link (or chain) differs from the router-level one."""
+    """Each deployment's own ``cooldown_time`` (the router's is the fail-count window).
+
+    A link whose failure limit differs from the router-level one also gets a deployment-level
+    ``allowed_fails_policy``; LiteLLM then counts its fails for one cooldown only.
+    """
     for entry in entries:
         label = entry["model_name"].removeprefix(f"{chain.name}/")
         breaker = _effective_breaker(chain, chain.link(label))
-        if breaker == reference:
-            continue
         info = entry["model_info"]
         if not breaker.enabled:
             # `_should_run_cooldown_logic` skips a deployment whose cooldown time is 0.
             info["cooldown_time"] = 0
             continue
-        info["allowed_fails_policy"] = allowed_fails_policy(breaker)
+        if breaker.failures != reference.failures:
+            info["allowed_fails_policy"] = allowed_fails_policy(breaker)
         info["cooldown_time"] = breaker.cooldown
 
 
@@ -234,15 +263,30 @@ def _reference_breaker(chains: dict[str, FallbackChain]) -> BreakerPolicy | None
 def _breaker_settings(
     chains: dict[str, FallbackChain], per_chain: dict[str, list[dict[str, Any]]]
 ) -> dict[str, Any]:
+    """Router-level breaker: the fail limit, and a fail-count window of twice the cooldown.
+
+    LiteLLM keeps a deployment's fail count for the router's ``cooldown_time`` (the TTL of
+    ``deployment:<id>:allowed_fails``) and cools it down for the deployment's own
+    ``cooldown_time``. With the count outliving the cooldown, the first failure after a
+    cooldown ends exceeds ``allowed_fails`` again and re-opens at once, as the chain's
+    half-open probe does; with equal times LiteLLM needs ``failures`` new fails.
+    """
     reference = _reference_breaker(chains)
     if reference is None:
         return {"disable_cooldowns": True}
     for chain in chains.values():
         _breaker_overrides(chain, per_chain[chain.name], reference)
+    cooldowns = [
+        breaker.cooldown
+        for chain in chains.values()
+        for breaker in (_effective_breaker(chain, link) for link in chain.models)
+        if breaker.enabled
+    ]
+    longest = max(cooldowns)
     return {
         "allowed_fails": allowed_fails(reference),
         "allowed_fails_policy": allowed_fails_policy(reference),
-        "cooldown_time": reference.cooldown,
+        "cooldown_time": HALF_OPEN_WINDOW * longest,
     }
 
 
@@ -314,6 +358,7 @@ def _document(chains: ChainsInput, api_base: str | None, *, secured: bool) -> di
     config: dict[str, Any] = {
         "model_list": generated.model_list,
         "router_settings": generated.settings,
+        "litellm_settings": {"callbacks": [SERVED_MODEL_PLUGIN]},
     }
     if secured:
         config["general_settings"] = {"master_key": MASTER_KEY_REF}

@@ -25,7 +25,7 @@ MASTER_KEY = "proxy-master-key-for-tests"
 """What the proxy's ``LITELLM_MASTER_KEY`` is set to; clients send it as a bearer token."""
 AUTH = {"Authorization": f"Bearer {MASTER_KEY}"}
 LITELLM = Path(sys.executable).with_name("litellm")
-STARTUP_TIMEOUT = 60.0
+STARTUP_TIMEOUT = 180.0  # a loaded 2-core machine takes minutes to import the proxy
 SMALL = "mistralai/mistral-7b-instruct-v0.1"
 """The catalog's smallest context window (2,824 tokens): the pre-call check's victim."""
 

@@ -48,13 +48,33 @@ def test_litellm_params_of_a_link():
         "model": "openrouter/openai/gpt-4o-mini",
         "api_key": "os.environ/OPENROUTER_API_KEY",
         "timeout": 20.0,
-        "stream_timeout": 5.0,
         "max_retries": 0,
     }
     assert expected == first["litellm_params"]
-    assert {"id": "c/a", "max_input_tokens": 128000, "max_output_tokens": 16384} == first[
-        "model_info"
-    ]
+    assert {
+        "id": "c/a",
+        "max_input_tokens": 128000,
+        "max_output_tokens": 16384,
+        "cooldown_time": 30.0,
+    } == first["model_info"]
+
+
+@pytest.mark.parametrize(
+    ("limits", "expected"),
+    [
+        ({"timeout": 30, "first_token_timeout": 1, "stall_timeout": 5}, 5.0),
+        ({"timeout": 30, "first_token_timeout": 10, "stall_timeout": 2}, 10.0),
+        ({"timeout": 30, "first_token_timeout": 5}, None),  # later gaps: up to timeout
+        ({"first_token_timeout": 1, "stall_timeout": 5}, 5.0),
+        ({"first_token_timeout": 1}, None),  # later gaps unbounded
+        ({"timeout": 3, "first_token_timeout": 10, "stall_timeout": 10}, None),  # = timeout
+    ],
+)
+def test_stream_timeout_never_cuts_a_gap_the_chain_allows(limits, expected):
+    """stream_timeout (an httpx read timeout on every gap) is max(first token, stall) limits."""
+    chain = _chain(models=[{"model": "openai/gpt-4o-mini", "label": "a", **limits}])
+    params = litellm_config.router_kwargs(chain)["model_list"][0]["litellm_params"]
+    assert expected == params.get("stream_timeout")
 
 
 def test_chain_group_and_fallbacks_follow_chain_order():
@@ -109,10 +129,15 @@ def test_deadline_caps_timeouts_and_sets_router_timeout():
 
 
 def test_breaker_maps_to_allowed_fails_policy_and_cooldown():
-    """failures=N cools down after N fails (allowed_fails N-1), for every cooldown type."""
+    """failures=N cools down after N fails (allowed_fails N-1), for every cooldown type.
+
+    Each deployment cools down for the chain's cooldown; the router's cooldown_time (how long
+    LiteLLM keeps the fail count) is twice that, so one failure after a cooldown re-opens.
+    """
     kwargs = litellm_config.router_kwargs(_chain(breaker={"failures": 4, "cooldown": 12}))
     assert 3 == kwargs["allowed_fails"]
-    assert 12 == kwargs["cooldown_time"]
+    assert 24 == kwargs["cooldown_time"]
+    assert {12} == {d["model_info"]["cooldown_time"] for d in kwargs["model_list"]}
     assert {3} == set(kwargs["allowed_fails_policy"].values())
     assert "BadRequestErrorAllowedFails" not in kwargs["allowed_fails_policy"]
 
@@ -146,7 +171,8 @@ def test_link_breaker_override_is_deployment_level():
         "max_input_tokens": 200000,
         "max_output_tokens": 64000,
     } == infos[1]
-    assert "cooldown_time" not in infos[2]
+    assert 30 == infos[2]["cooldown_time"]
+    assert "allowed_fails_policy" not in infos[2]
 
 
 def test__retry_policy():
@@ -327,15 +353,18 @@ def test_lint_flags_ignored_settings():
         }
     )
     warnings = litellm_config.lint(chain)
-    assert 3 == len(warnings)
-    assert "prefill on a" in warnings[0]
-    assert "default request timeout" in warnings[1]
-    assert warnings[2].startswith("b: timeout ignored")
+    assert "a: prefill is ignored by LiteLLM" in warnings
+    assert any(w.startswith("a: no timeout") and "default request timeout" in w for w in warnings)
+    assert any(w.startswith("b: timeout (group of a): ignored") for w in warnings)
 
 
 def test_lint_clean_chain_has_no_warnings():
     """A chain LiteLLM reproduces gets no warnings."""
-    chain = _chain(retry={"max_retries": 0}, models=[{"model": "openai/gpt-4o-mini", "timeout": 5}])
+    chain = _chain(
+        retry={"max_retries": 0},
+        breaker={"enabled": False},
+        models=[{"model": "openai/gpt-4o-mini", "timeout": 5}],
+    )
     assert [] == litellm_config.lint(chain)
 
 
@@ -346,7 +375,7 @@ def test_cli_writes_config_and_warns_on_stderr(tmp_path, capsys):
     assert 0 == main(["litellm", default, "-o", str(out)])
     assert litellm_config.proxy_yaml(default) == out.read_text()
     err = capsys.readouterr().err
-    assert "warning: default: stall_timeout on primary" in err
+    assert "warning: default: stream_timeout primary 10s" in err
     assert 1 == main(["litellm", default, "-o", str(out), "--strict"])
 
 
@@ -384,6 +413,7 @@ def test_cli_no_master_key_flag_warns_and_is_strict(tmp_path, capsys):
             {
                 "name": "c",
                 "retry": {"max_retries": 0},
+                "breaker": {"enabled": False},
                 "models": [{"model": "openai/gpt-4o-mini", "timeout": 5}],
             }
         )
@@ -402,3 +432,64 @@ def test_lint_flags_a_rate_based_breaker():
     rated = _chain(breaker={"rate": 0.5, "window": 30})
     assert any(w.startswith("breaker.rate") for w in litellm_config.lint(rated))
     assert not any(w.startswith("breaker.rate") for w in litellm_config.lint(_chain()))
+
+
+def _two_link(name: str, primary: str) -> FallbackChain:
+    return FallbackChain.model_validate(
+        {
+            "name": name,
+            "models": [
+                {
+                    "model": primary,
+                    "label": "primary",
+                    "timeout": 30,
+                    "first_token_timeout": 10,
+                    "stall_timeout": 10,
+                },
+                {"model": "openai/gpt-4o", "label": "fallback", "timeout": 30},
+            ],
+        }
+    )
+
+
+def test_lint_chains_groups_findings_per_kind():
+    """17 two-link chains: one line per kind naming the chains; an unknown model once."""
+    chains = {
+        f"app{i}": _two_link(f"app{i}", "unknown/model-x" if i % 2 else "openai/gpt-4o-mini")
+        for i in range(17)
+    }
+    per_chain = [w for chain in chains.values() for w in litellm_config.lint(chain)]
+    grouped = litellm_config.lint_chains(chains)
+    assert len(grouped) < len(per_chain) / 10
+    assert len(grouped) == len({w.split(": ", 1)[1] for w in per_chain})
+    unknown = [w for w in grouped if "not in the catalog" in w]
+    assert 1 == len(unknown)
+    assert unknown[0].startswith("unknown/model-x: not in the catalog")
+    assert unknown[0].endswith("(chains app1, app3, app5, app7, app9, app11, app13, app15)")
+    assert any(w.endswith("(all 17 chains)") and "stream_timeout primary 10s" in w for w in grouped)
+
+
+def test_lint_chains_keeps_per_chain_details_apart():
+    """A kind whose details differ lists each chain with its own detail; one chain: prefixed."""
+    chains = {
+        "a": _chain(deadline=30, retry={"max_retries": 0}),
+        "b": _chain(deadline=60, retry={"max_retries": 0}),
+    }
+    grouped = litellm_config.lint_chains(chains)
+    assert any("(2 chains: a: deadline 30s; b: deadline 60s)" in w for w in grouped)
+    single = litellm_config.lint_chains({"a": chains["a"]})
+    assert all(w.startswith("a: ") for w in single)
+
+
+def test_cli_groups_warnings_and_strict_still_fails(tmp_path, capsys):
+    """The CLI prints the grouped lines; --strict exits 1 when there is any."""
+    files = []
+    for i in range(3):
+        path = tmp_path / f"app{i}.yaml"
+        chain = _two_link(f"app{i}", "unknown/model-x")
+        path.write_text(yaml.safe_dump(chain.model_dump(mode="json", exclude_none=True)))
+        files.append(str(path))
+    assert 0 == main(["litellm", *files, "-o", str(tmp_path / "out.yaml")])
+    err = capsys.readouterr().err
+    assert 1 == err.count("not in the catalog")
+    assert 1 == main(["litellm", *files, "-o", str(tmp_path / "out.yaml"), "--strict"])
