@@ -39,6 +39,7 @@ class _CatalogRefreshError(OpenRouterFallbackError):
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from langchain_openrouter_fallback._adapt_report import adaptation_lines  # noqa: PLC0415
     from langchain_openrouter_fallback._catalog import load_catalog  # noqa: PLC0415
     from langchain_openrouter_fallback._loader import load_chains  # noqa: PLC0415
     from langchain_openrouter_fallback._report import (  # noqa: PLC0415
@@ -52,6 +53,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         for chain in load_chains(path).values():
             report = check_chain(chain, catalog)
             print(format_chain_report(report))
+            print("\n".join(adaptation_lines(chain, catalog)))
             clean = clean and report.ok
     return 0 if clean or not args.strict else 1
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from langchain_openrouter_fallback._adapt_report import budget_warnings
+
 if TYPE_CHECKING:
     from langchain_openrouter_fallback._catalog import Catalog
     from langchain_openrouter_fallback._chain import FallbackChain, Link
@@ -82,6 +84,7 @@ def check_chain(chain: FallbackChain, catalog: Catalog) -> ChainReport:
             )
     report.warnings.extend(chain.requirement_problems(catalog))
     report.warnings.extend(_shared_upstream(chain))
+    report.warnings.extend(budget_warnings(chain, catalog))
     return report
 
 
