@@ -172,6 +172,52 @@ def test_stream_structured_output(sdk):
     assert {"city", "celsius"} == set(json.loads(text))
 
 
+REASONING = {"models": {"*": {"scripted": {"reply": "Hi.", "reasoning": "Think first."}}}}
+
+
+def test_reasoning_completion(sdk, emu):
+    """``reasoning`` and ``reasoning_details`` beside the content, in the SDK's models."""
+    emu.set_scenario(REASONING)
+    result = send(sdk, reasoning={"effort": "medium"})
+    message = result.choices[0].message
+    assert ("Hi.", "Think first.") == (message.content, message.reasoning)
+    assert "Think first." == message.reasoning_details[0].text
+    assert result.usage.completion_tokens_details.reasoning_tokens > 0
+
+
+def test_stream_reasoning_deltas(sdk, emu):
+    """Reasoning deltas (content "" beside reasoning) come first, then content, then usage."""
+    emu.set_scenario(REASONING)
+    received = chunks(sdk, reasoning={"effort": "medium"})
+    thinking = [c.choices[0].delta for c in received if c.choices and c.choices[0].delta.reasoning]
+    assert "Think first." == "".join(d.reasoning for d in thinking)
+    details = [d.reasoning_details[0] for d in thinking]
+    assert "Think first." == "".join(d.text for d in details)
+    assert {"reasoning.text"} == {d.type for d in details}
+    assert all(d.format_ for d in details)  # a format the SDK knows (chunks() checks enums)
+    assert "".join(c.choices[0].delta.content or "" for c in received if c.choices) == "Hi."
+    assert received[-1].usage.completion_tokens_details.reasoning_tokens > 0
+
+
+@pytest.mark.parametrize("framing", ["chunked", "content-length", "close"])
+@pytest.mark.parametrize("stream", [False, True], ids=["invoke", "stream"])
+def test_every_framing_parses(sdk, emu, framing, stream):
+    """Chunked, Content-Length and close-delimited bodies are all the SDK's objects."""
+    emu.set_scenario({"framing": framing})
+    if stream:
+        assert chunks(sdk)[-1].usage is not None
+    else:
+        assert "stop" == send(sdk).choices[0].finish_reason
+
+
+def test_whitespace_keepalives_before_a_json_body(sdk, emu):
+    """A slow non-stream answer padded with whitespace blocks, then the body, parses."""
+    emu.set_scenario(
+        {"stream": {"keepalive_interval": 0.05}, "faults": [{"slow_first_token": 0.2}]}
+    )
+    assert "stop" == send(sdk).choices[0].finish_reason
+
+
 @pytest.mark.parametrize(
     "spec",
     [
@@ -268,10 +314,11 @@ def test_invalid_model_is_the_sdks_bad_request(sdk):
     ("fault", "stream"),
     [
         ({"error_200": True}, False),
+        ({"error_200": "json"}, True),
         ({"choices_null": True}, False),
         ({"malformed_chunk": {"after": 1}}, True),
     ],
-    ids=["error_200", "choices_null", "malformed_chunk"],
+    ids=["error_200", "error_200-json-on-stream", "choices_null", "malformed_chunk"],
 )
 def test_off_contract_faults_are_refused_by_the_sdk(sdk, emu, fault, stream):
     """These faults reproduce real off-contract bodies (see NOTES.md: "Other 200 bodies to
