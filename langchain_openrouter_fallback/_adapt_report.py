@@ -79,9 +79,10 @@ def budget_warnings(chain: FallbackChain, catalog: Catalog) -> list[str]:
             later.label for later in chain.models[index + 1 :] if _is_paid(catalog.get(later.model))
         ]
         if paid:
+            cap = "set max_cost to cap them" if chain.max_cost is None else "max_cost caps them"
             warnings.append(
                 f"{link.label} is free but falls back to paid links ({', '.join(paid)}): "
-                "when it is rate-limited, requests are billed (set max_cost to cap them)"
+                f"when it is rate-limited, requests are billed ({cap})"
             )
             break
     if chain.max_cost is None:
