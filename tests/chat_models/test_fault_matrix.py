@@ -293,14 +293,14 @@ FRAMINGS = ("chunked", "content-length", "close")
 
 
 def wire_chain() -> FallbackChain:
-    """Limits loose enough for paced chunks: gaps under 0.6 s never stall."""
+    """A first-token limit shorter than the stall limit, so each must run only in its phase."""
     links = [
         {
             "model": PRIMARY,
             "label": "primary",
-            "timeout": 2.0,
-            "first_token_timeout": 0.6,
-            "stall_timeout": 0.6,
+            "timeout": 3.0,
+            "first_token_timeout": 0.4,
+            "stall_timeout": 1.0,
         },
         {"model": "anthropic/claude-haiku-4.5", "label": "secondary", "timeout": 3},
     ]
@@ -323,10 +323,15 @@ WIRE: dict[str, tuple[dict[str, object], tuple[object, object]]] = {
         {"faults": [{"model": PRIMARY, "slow_first_token": "forever"}]},
         (Served("secondary", ("timeout",)),) * 2,
     ),
-    # Whitespace keep-alives for 0.3 s, then the answer: padding is never an answer.
+    # Whitespace keep-alives for 0.15 s, then the answer: padding is never an answer.
     "padded-then-served": (
-        {"padding": 2, "faults": [{"model": PRIMARY, "slow_first_token": 0.3}]},
+        {"padding": 2, "faults": [{"model": PRIMARY, "slow_first_token": 0.15}]},
         (Served("primary"),) * 2,
+    ),
+    # 0.6 s between chunks: longer than the first-token limit, within the stall limit.
+    "paced-within-stall": (
+        {"stream": {"chunks": 2, "chunk_interval": 0.6}},
+        (NO_CELL, Served("primary")),
     ),
     # 0.25 s between chunks, three reasoning chunks first: content comes after the
     # first-token limit, but reasoning is output for both clocks.
@@ -340,7 +345,7 @@ WIRE: dict[str, tuple[dict[str, object], tuple[object, object]]] = {
     # Gaps longer than the stall limit after the first token (no cell for whole bodies,
     # which are not paced).
     "paced-over-stall": (
-        {"stream": {"chunks": 4, "chunk_interval": 1.0}},
+        {"stream": {"chunks": 4, "chunk_interval": 1.6}},
         (NO_CELL, INTERRUPTED),
     ),
     "error-200-json": (
@@ -399,6 +404,8 @@ async def test_wire_condition(emu, case, framing, method):
     if case == "reasoning-paced":
         assert THOUGHT == message.additional_kwargs["reasoning_content"]
         assert {"type": "reasoning", "reasoning": THOUGHT} == message.content_blocks[0]
+        details = message.additional_kwargs["reasoning_details"]
+        assert [("reasoning.text", THOUGHT)] == [(d["type"], d["text"]) for d in details]
         assert "Answer." == message.text
     else:
         assert message.text.startswith("This is the OpenRouter emulator")
