@@ -160,7 +160,7 @@ class Progress:
         """The wait for headers (sync): what is left until the next limit.
 
         Sync only: async reads are bounded by ``asyncio.timeout_at`` instead. Once headers
-        arrive, :func:`_unbounded_body_reads` hands the body over to the watchdog.
+        arrive, :func:`_watch_body` hands the body over to the watchdog.
         """
         when, _ = self.next_deadline()
         remaining = max(0.001, when - time.monotonic())
@@ -330,15 +330,18 @@ def _socket_of(response: httpx.Response) -> socket.socket | None:
     return sock if isinstance(sock, socket.socket) else None
 
 
-def _unbounded_body_reads(response: httpx.Response) -> None:
+def _watch_body(progress: Progress, response: httpx.Response) -> _Watch:
     """From now on the watchdog, not httpx's read timeout, bounds the body's reads.
 
     httpcore reads ``request.extensions["timeout"]`` (httpx's documented per-request
-    timeout extension) when the body iteration starts, after the headers are in.
+    timeout extension) when the body iteration starts, after the headers are in. Without a
+    socket to shut down (a custom transport), the read timeout stays as a bound.
     """
+    sock = _socket_of(response)
     timeouts = response.request.extensions.get("timeout")
-    if isinstance(timeouts, dict):
+    if sock is not None and isinstance(timeouts, dict):
         timeouts["read"] = None
+    return _WATCHDOG.watch(progress, sock)
 
 
 def _is_json(response: httpx.Response) -> bool:
@@ -430,8 +433,7 @@ class Transport:
             with self.client.stream(
                 "POST", self.url, json=body, timeout=progress.httpx_timeout()
             ) as response:
-                watch = _WATCHDOG.watch(progress, _socket_of(response))
-                _unbounded_body_reads(response)
+                watch = _watch_body(progress, response)
                 raw = response.read()
                 progress.check()
                 return self._parse(response, raw), response.headers
@@ -465,8 +467,7 @@ class Transport:
             ) as response:
                 if response.status_code >= 400:  # noqa: PLR2004
                     raise self._status_failure(response, response.read())
-                watch = _WATCHDOG.watch(progress, _socket_of(response))
-                _unbounded_body_reads(response)
+                watch = _watch_body(progress, response)
                 if _is_json(response):
                     raw = response.read()
                     progress.check()
