@@ -46,6 +46,9 @@ class Attempt:
     """Streams: characters of text this attempt added to the answer the consumer saw."""
     adapted: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     """Request fields changed for this link, ``{field: (sent, requested)}`` (see ``_adapt``)."""
+    request_sent: bool = False
+    """The request went out (headers written, body on its way): the upstream may have seen it.
+    ``False``: it never left (refused connection, timeout while connecting, skipped)."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; empty optional lists are dropped."""

@@ -373,6 +373,7 @@ class ChainRun:
         attempt.contributed_chars = action.contributed
         attempt.adapted = dict(action.step.adapted)
         self.budget.settle(action.reserved, attempt.cost)
+        attempt.request_sent = action.progress.request_sent
         first = action.progress.first_token_ms
         attempt.first_token_ms = round(first, 1) if first is not None else None
         if len(action.step.links) > 1:

@@ -127,6 +127,21 @@ class Progress:
     armed_at: float = math.inf
     """The deadline the watchdog is currently waiting for (sync only)."""
     rearm: Callable[[], None] | None = None
+    request_sent: bool = False
+    """The request went out: its headers were written and its body followed (see :meth:`trace`)."""
+
+    def trace(self, event: str, _info: object) -> None:
+        """The httpx ``trace`` extension (sync): note when the request starts its body.
+
+        Not ``send_request_body.complete``: an async write can be cancelled after its bytes
+        left (anyio yields once more), and a request the upstream may have read must count.
+        """
+        if event.endswith("send_request_body.started"):
+            self.request_sent = True
+
+    async def atrace(self, event: str, info: object) -> None:
+        """Async twin of :meth:`trace` (the async client awaits its trace callback)."""
+        self.trace(event, info)
 
     def token(self) -> None:
         """Output arrived: the first-token limit is met and the stall clock restarts."""
@@ -431,7 +446,11 @@ class Transport:
         watch: _Watch | None = None
         try:
             with self.client.stream(
-                "POST", self.url, json=body, timeout=progress.httpx_timeout()
+                "POST",
+                self.url,
+                json=body,
+                timeout=progress.httpx_timeout(),
+                extensions={"trace": progress.trace},
             ) as response:
                 watch = _watch_body(progress, response)
                 raw = response.read()
@@ -448,7 +467,11 @@ class Transport:
         try:
             async with asyncio.timeout_at(progress.next_deadline()[0]):
                 async with self.aclient.stream(
-                    "POST", self.url, json=body, timeout=progress.async_timeout()
+                    "POST",
+                    self.url,
+                    json=body,
+                    timeout=progress.async_timeout(),
+                    extensions={"trace": progress.atrace},
                 ) as response:
                     raw = await response.aread()
                     return self._parse(response, raw), response.headers
@@ -463,7 +486,11 @@ class Transport:
         watch: _Watch | None = None
         try:
             with self.client.stream(
-                "POST", self.url, json=body, timeout=progress.httpx_timeout()
+                "POST",
+                self.url,
+                json=body,
+                timeout=progress.httpx_timeout(),
+                extensions={"trace": progress.trace},
             ) as response:
                 if response.status_code >= 400:  # noqa: PLR2004
                     raise self._status_failure(response, response.read())
@@ -495,7 +522,11 @@ class Transport:
                 async with asyncio.timeout_at(progress.next_deadline()[0]):
                     response = await stack.enter_async_context(
                         self.aclient.stream(
-                            "POST", self.url, json=body, timeout=progress.async_timeout()
+                            "POST",
+                            self.url,
+                            json=body,
+                            timeout=progress.async_timeout(),
+                            extensions={"trace": progress.atrace},
                         )
                     )
                     if response.status_code >= 400:  # noqa: PLR2004
