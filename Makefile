@@ -4,10 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 UV_VERSION := 0.13.9
+LOWEST := .venv-lowest
+LOWEST_TESTS := tests/unit_tests
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 TEST_ARGS ?=
 
-.PHONY: demo test lint format bench lock record clean system-deps
+.PHONY: demo test lint format bench lock record clean system-deps counts
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -28,6 +30,13 @@ $(VENV)/.dev: $(UV) requirements-dev.lock pyproject.toml
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 
+# The lowest supported versions (pyproject's lower bounds): the unit tests run here too.
+$(LOWEST)/.synced: $(UV) requirements-lowest.lock pyproject.toml
+	test -x $(LOWEST)/bin/python || $(PYTHON) -m venv $(LOWEST) || python3 -m venv $(LOWEST)
+	$(UV) pip sync --quiet --python $(LOWEST)/bin/python requirements-lowest.lock
+	$(UV) pip install --quiet --python $(LOWEST)/bin/python --no-deps -e .
+	touch $@
+
 demo: $(VENV)/.runtime
 	$(BIN)/python -m langchain_openrouter_fallback._demo
 
@@ -40,12 +49,17 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: $(VENV)/.dev system-deps lint
+test: $(VENV)/.dev $(LOWEST)/.synced system-deps lint
 	$(BIN)/python -m pytest $(TEST_ARGS)
+	$(LOWEST)/bin/python -m pytest -q $(LOWEST_TESTS)
 
 format: $(VENV)/.dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Figures for README and notes (faults, recorded interactions, tests), printed, never typed.
+counts: $(VENV)/.dev
+	$(BIN)/python -m tests.counts --tests
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m benchmarks
@@ -59,6 +73,7 @@ record: $(VENV)/.dev
 lock: $(UV)
 	$(UV) pip compile --quiet pyproject.toml --python-version 3.11 --extra emulator -o requirements.lock
 	$(UV) pip compile --quiet pyproject.toml --python-version 3.11 --extra dev --overrides dev-overrides.txt -o requirements-dev.lock
+	$(UV) pip compile --quiet pyproject.toml --python-version 3.11 --extra emulator --extra test --resolution lowest-direct -o requirements-lowest.lock
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(LOWEST) .mypy_cache .ruff_cache .pytest_cache
