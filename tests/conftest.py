@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,12 +21,29 @@ RECORDINGS = Path(__file__).resolve().parent / "data" / "recordings"
 KEY = "emulator-test-key-0000"
 """Any bearer value works against the emulator; deliberately not shaped like a real key."""
 
+_ONLINE = pytest.StashKey[list[str]]()
+
 _ENV_KEYS = (
     "OPENROUTER_API_KEY",
     "OPENROUTER_BASE_URL",
     "OPENROUTER_FALLBACK_CATALOG",
     "XDG_CACHE_HOME",
 )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect tests marked ``internet``: the suite never leaves loopback (see addopts)."""
+    online = [item for item in items if item.get_closest_marker("internet")]
+    if online:
+        config.hook.pytest_deselected(items=online)
+        items[:] = [item for item in items if item not in online]
+        config.stash[_ONLINE] = [item.nodeid for item in online]
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Name what was deselected for needing the internet, so it is never silent."""
+    for nodeid in config.stash.get(_ONLINE, []):
+        terminalreporter.write_line(f"DESELECTED (needs the internet) {nodeid}")
 
 
 @pytest.fixture(autouse=True)

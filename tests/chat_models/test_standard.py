@@ -158,12 +158,6 @@ class TestChatOpenRouterFallbackIntegration(ChatModelIntegrationTests):
         return True
 
     @pytest.mark.xfail(
-        reason="downloads its test image from the internet; see test_image_inputs_local"
-    )
-    def test_image_inputs(self, model) -> None:
-        super().test_image_inputs(model)
-
-    @pytest.mark.xfail(
         reason="needs a model that copies names out of the prompt; the emulator never reads "
         "prompt text (see test_unicode_tool_arguments_round_trip)"
     )
