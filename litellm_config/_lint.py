@@ -220,12 +220,56 @@ def _server_group_losses(chain: FallbackChain) -> list[Finding]:
     return lost
 
 
+def _adaptation(chain: FallbackChain) -> list[Finding]:
+    """What the chat model adapts per request and link that a LiteLLM deployment cannot.
+
+    The config's own params are adapted per deployment (``_mapping._link_params``); requests
+    are not: LiteLLM's ``drop_params`` cannot stand in, since its OpenRouter mapping lists
+    every OpenAI parameter for every model (checked with litellm 1.103.7).
+    """
+    catalog = load_catalog()
+    infos = [(link.label, catalog.get(link.model)) for link in chain.models]
+    found: list[Finding] = []
+    no_schema = [label for label, i in infos if i is not None and not i.supports_json_schema]
+    if no_schema:
+        found.append(
+            Finding(
+                "json_schema requests reach these links unchanged; the chat model sends them "
+                "the schema as a forced tool (or json_object + instructions) and parses alike",
+                ", ".join(no_schema),
+            )
+        )
+    unforced = [
+        label
+        for label, i in infos
+        if i is not None and i.supports_tools and "tool_choice" not in i.supported_parameters
+    ]
+    if unforced:
+        found.append(
+            Finding(
+                "a forced tool_choice reaches these links unchanged; the chat model drops it "
+                "and asks for the tool in words",
+                ", ".join(unforced),
+            )
+        )
+    if chain.max_cost is not None:
+        found.append(
+            Finding(
+                "no per-request cost ceiling in LiteLLM (max_budget / budget_duration cap "
+                "spend over a period): links are not skipped by their worst-case cost",
+                f"max_cost ${chain.max_cost:g}",
+            )
+        )
+    return found
+
+
 _CHECKS: tuple[Callable[[FallbackChain], list[Finding]], ...] = (
     _streams,
     _routing,
     _breakers,
     _retries,
     _ignored,
+    _adaptation,
 )
 
 

@@ -15,6 +15,7 @@ import yaml
 
 from langchain_openrouter_fallback._catalog import load_catalog
 from langchain_openrouter_fallback._payload import group_links, merge_params
+from langchain_openrouter_fallback._plan import adapt_for
 from litellm_config._inputs import ChainsInput, LiteLLMConfigError, collect_chains
 from litellm_config._policies import (
     allowed_fails,
@@ -133,6 +134,19 @@ def _split_params(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any
     return known, extra
 
 
+def _link_params(chain: FallbackChain, links: Sequence[Link], catalog: Catalog) -> dict[str, Any]:
+    """The chain's and link's params as the chat model would send them to this link.
+
+    ``max_tokens`` is clamped to the link's ceiling and fields the catalog says it lacks are
+    dropped (unless ``provider.require_parameters``); structured-output and tool fields stay
+    as written (converting them needs the answer converted back, which LiteLLM cannot do).
+    """
+    merged = merge_params(chain.params, links[0].params)
+    kept = ("response_format", "tools", "tool_choice")
+    held: dict[str, Any] = {k: merged.pop(k) for k in kept if k in merged}
+    return {**adapt_for(links, merged, catalog, prompt_tokens=0).body, **held}
+
+
 def _model_info(
     deployment_id: str, links: Sequence[Link], catalog: Catalog, *, widest: bool
 ) -> dict[str, Any]:
@@ -167,7 +181,7 @@ def _deployment(
     if read_timeout is not None and read_timeout != timeout:
         params["stream_timeout"] = read_timeout
     params["max_retries"] = 0
-    known, extra = _split_params(merge_params(chain.params, first.params))
+    known, extra = _split_params(_link_params(chain, links, catalog))
     params.update(known)
     extra_body = dict(extra)
     if chain.mode == "server":

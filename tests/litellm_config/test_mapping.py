@@ -112,13 +112,42 @@ def test_params_split_between_litellm_params_and_extra_body():
             "anthropic/claude-haiku-4.5",
         ],
     )
-    params = litellm_config.router_kwargs(chain)["model_list"][0]["litellm_params"]
-    assert 0.7 == params["temperature"]
-    expected = {
-        "reasoning": {"effort": "low"},
-        "provider": {"order": ["openai"], "allow_fallbacks": False},
-    }
-    assert expected == params["extra_body"]
+    mini, haiku = (d["litellm_params"] for d in litellm_config.router_kwargs(chain)["model_list"])
+    assert (0.7, 0.2) == (mini["temperature"], haiku["temperature"])
+    # gpt-4o-mini takes no reasoning per the catalog: dropped for it, as the chat model does.
+    assert {"provider": {"order": ["openai"], "allow_fallbacks": False}} == mini["extra_body"]
+    assert {"reasoning": {"effort": "low"}} == haiku["extra_body"]
+
+
+def test_config_params_are_adapted_per_link_from_the_catalog():
+    """max_tokens is clamped to each link's ceiling; fields a link lacks are dropped."""
+    chain = _chain(params={"max_tokens": 100_000, "seed": 7})
+    mini, haiku, _ = (
+        d["litellm_params"] for d in litellm_config.router_kwargs(chain)["model_list"]
+    )
+    assert (16_384, 7) == (mini["max_tokens"], mini["seed"])
+    assert (64_000, None) == (haiku["max_tokens"], haiku.get("seed"))
+    strict = _chain(
+        params={"seed": 7},
+        models=[{"model": "anthropic/claude-haiku-4.5", "provider": {"require_parameters": True}}],
+    )
+    (kept,) = litellm_config.router_kwargs(strict)["model_list"]
+    assert 7 == kept["litellm_params"]["seed"]
+
+
+def test_lint_lists_the_adaptations_litellm_cannot_make():
+    """Structured output and forced tool_choice per link, and max_cost, are linted."""
+    chain = _chain(
+        max_cost=0.05,
+        models=["openai/gpt-4o-mini", "anthropic/claude-haiku-4.5", "amazon/nova-lite-v1"],
+    )
+    warnings = litellm_config.lint(chain)
+    assert any(
+        w.startswith("anthropic/claude-haiku-4.5, amazon/nova-lite-v1: json_schema requests")
+        for w in warnings
+    )
+    assert any(w.startswith("amazon/nova-lite-v1: a forced tool_choice") for w in warnings)
+    assert any(w.startswith("max_cost $0.05: no per-request cost ceiling") for w in warnings)
 
 
 def test_deadline_caps_timeouts_and_sets_router_timeout():
