@@ -140,6 +140,10 @@ class Catalog:
             p for m in self._models.values() for p in m.supported_parameters
         )
         """Every request parameter some model lists: the fields the catalog can judge."""
+        self.listed_variants = frozenset(
+            m.partition(_VARIANT_SEP)[2] for m in self._models if _VARIANT_SEP in m
+        )
+        """Variants (``free``...) the catalog lists as models of their own, with own prices."""
 
     def __repr__(self) -> str:
         return f"Catalog(models={len(self._models)}, source={self.source!r})"
@@ -167,6 +171,17 @@ class Catalog:
             msg = f"{source}: not a /models response (expected an object with a `data` list)"
             raise ValueError(msg)  # noqa: TRY004 - a malformed document is a value error
         return cls(document["data"], source=source, document=document)
+
+    def unlisted_variant(self, model_id: str) -> str | None:
+        """The variant of ``model_id`` if the catalog lists it for other models, not this one.
+
+        ``free`` for ``openai/gpt-4o:free`` when other ``:free`` models are listed: the base
+        model's entry (and price) does not describe it.
+        """
+        base, _, variant = model_id.partition(_VARIANT_SEP)
+        if not variant or model_id in self._models or base not in self._models:
+            return None
+        return variant if variant in self.listed_variants else None
 
     def get(self, model_id: str) -> ModelInfo | None:
         """Look a model up; a variant (``:nitro``) falls back to its base id."""

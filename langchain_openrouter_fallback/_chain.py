@@ -13,7 +13,8 @@ A chain document (YAML, TOML, JSON, or a dict in Python)::
         provider: {order: [anthropic, amazon-bedrock], allow_fallbacks: true}
       - openai/gpt-4o-mini  # shorthand: label defaults to the model id
 
-One file may hold several chains under ``chains:`` (a mapping name -> chain).
+One file may hold several chains under ``chains:`` (a mapping name -> chain). A chain has
+at most :data:`MAX_LINKS` links.
 Request parameter precedence: call arguments > link ``params`` > chain ``params``.
 """
 
@@ -34,6 +35,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from langchain_openrouter_fallback._catalog import load_catalog
 from langchain_openrouter_fallback._errors import ErrorKind
@@ -41,13 +43,14 @@ from langchain_openrouter_fallback._payload import server_payloads
 from langchain_openrouter_fallback._provider import ProviderPreferences
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
     from langchain_openrouter_fallback._catalog import Catalog
 
 __all__ = [
     "CAPABILITIES",
+    "MAX_LINKS",
     "BreakerPolicy",
     "FallbackChain",
     "HedgePolicy",
@@ -60,6 +63,9 @@ __all__ = [
 _MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*(:[a-z]+)?$")
 VARIANTS = frozenset({"free", "nitro", "floor", "thinking", "extended", "exacto", "online"})
 CAPABILITIES = frozenset({"tools", "vision", "json_schema", "json_mode", "reasoning"})
+
+MAX_LINKS = 100
+"""Most links a chain may have (a file with more is refused before it is validated)."""
 
 StreamRecovery = Literal["raise", "buffer", "continue"]
 """What a stream does when it breaks after content reached the consumer."""
@@ -82,6 +88,23 @@ def _check_model_id(value: str) -> str:
 
 
 ModelId = Annotated[str, AfterValidator(_check_model_id)]
+
+
+def _or_shorthand(shorthand: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    """A ``json_schema_extra`` adding the short form a document may also use.
+
+    The before-validators accept these forms, so the JSON Schema (for editors) must too.
+    """
+
+    def extra(schema: dict[str, Any]) -> None:
+        keep: dict[str, Any] = {
+            k: schema.pop(k) for k in ("title", "description", "default") if k in schema
+        }
+        alternatives = schema.pop("anyOf", None) or [dict(schema)]
+        schema.clear()
+        schema.update(keep, anyOf=[*alternatives, shorthand])
+
+    return extra
 
 
 class _Strict(BaseModel):
@@ -133,6 +156,26 @@ class HedgePolicy(_Strict):
 class Requirements(_Strict):
     """What every link of a chain must support (checked against the catalog)."""
 
+    model_config = ConfigDict(
+        json_schema_extra=_or_shorthand(
+            {
+                "type": "array",
+                "description": "shorthand: [tools, vision, {min_context: 100000}]",
+                "items": {
+                    "anyOf": [
+                        {"enum": sorted(CAPABILITIES)},
+                        {
+                            "type": "object",
+                            "properties": {"min_context": {"type": "integer", "minimum": 1}},
+                            "required": ["min_context"],
+                            "additionalProperties": False,
+                        },
+                    ]
+                },
+            }
+        )
+    )
+
     capabilities: frozenset[str] = frozenset()
     min_context: PositiveInt | None = None
 
@@ -166,6 +209,16 @@ class Requirements(_Strict):
 
 class Link(_Strict):
     """One model in a chain, with its own limits and routing."""
+
+    model_config = ConfigDict(
+        json_schema_extra=_or_shorthand(
+            {
+                "type": "string",
+                "pattern": _MODEL_ID.pattern,
+                "description": "shorthand: a model id (the label defaults to it)",
+            }
+        )
+    )
 
     model: ModelId
     label: str = ""
@@ -237,7 +290,7 @@ class FallbackChain(_Strict):
     mode: Literal["client", "server"] = "client"
     base_url: str | None = None
     """OpenRouter-compatible endpoint for this chain (chat model and LiteLLM config alike)."""
-    models: list[Link] = Field(min_length=1)
+    models: list[Link] = Field(min_length=1, max_length=MAX_LINKS)
     params: dict[str, Any] = Field(default_factory=dict)
     legacy_route: bool = False
     """Also send the deprecated ``route: "fallback"`` in server-mode bodies."""
@@ -251,7 +304,12 @@ class FallbackChain(_Strict):
     """Error kinds that move to the next link (default: every recoverable kind)."""
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     breaker: BreakerPolicy = Field(default_factory=BreakerPolicy)
-    hedge: HedgePolicy | None = None
+    hedge: HedgePolicy | None = Field(
+        default=None,
+        json_schema_extra=_or_shorthand(
+            {"type": "number", "exclusiveMinimum": 0, "description": "shorthand: {after: N}"}
+        ),
+    )
     stream_recovery: StreamRecovery = "raise"
     """A stream that breaks after content reached the consumer: ``raise``
     :class:`StreamInterruptedError`, ``buffer`` every attempt until it completes (a failure
@@ -282,12 +340,18 @@ class FallbackChain(_Strict):
     @field_validator("models")
     @classmethod
     def _unique_labels(cls, links: list[Link]) -> list[Link]:
-        seen: set[str] = set()
+        seen: dict[str, int] = {}
         for index, link in enumerate(links):
             if link.label in seen:
-                msg = f"duplicate label {link.label!r} at models.{index} (labels must be unique)"
-                raise ValueError(msg)
-            seen.add(link.label)
+                # The index travels in the error's context so the loader can name the line.
+                kind = "duplicate_label"
+                msg = "duplicate label '{label}' (models.{first} has it; labels must be unique)"
+                raise PydanticCustomError(
+                    kind,
+                    msg,
+                    {"label": link.label, "index": index, "first": seen[link.label]},
+                )
+            seen[link.label] = index
         return links
 
     @field_validator("requires")

@@ -15,7 +15,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from langchain_openrouter_fallback._catalog import default_cache_path
 from langchain_openrouter_fallback._errors import OpenRouterFallbackError
@@ -70,9 +70,9 @@ def _cmd_payloads(args: argparse.Namespace) -> int:
 
 
 def _cmd_schema(_args: argparse.Namespace) -> int:
-    from langchain_openrouter_fallback._chain import FallbackChain  # noqa: PLC0415
+    from langchain_openrouter_fallback._schema import document_schema  # noqa: PLC0415
 
-    print(json.dumps(FallbackChain.model_json_schema(), indent=2))
+    print(json.dumps(document_schema(), indent=2))
     return 0
 
 
@@ -125,6 +125,13 @@ def _cmd_catalog_refresh(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes are one line too (subcommand parsers inherit this class)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 class _VersionAction(argparse.Action):
     """``--version``, reading the installed metadata only when asked."""
 
@@ -135,7 +142,8 @@ class _VersionAction(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, *_args: object) -> None:
         from importlib.metadata import version  # noqa: PLC0415
 
-        parser.exit(message=f"{parser.prog} {version('langchain-openrouter-fallback')}\n")
+        print(f"{parser.prog} {version('langchain-openrouter-fallback')}")
+        parser.exit()
 
 
 def _add_core_commands(sub: Any) -> None:
@@ -162,7 +170,7 @@ def _add_core_commands(sub: Any) -> None:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="openrouter-fallback",
         description="One fallback chain for OpenRouter, LangChain and LiteLLM.",
     )

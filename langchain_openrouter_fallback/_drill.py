@@ -15,6 +15,7 @@ Fault shorthand (``--fail LABEL=EFFECT``; LABEL is a link label or model id)::
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import logging
@@ -26,9 +27,9 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
 from langchain_openrouter_fallback._errors import ChainValidationError, OpenRouterFallbackError
+from langchain_openrouter_fallback._table import table
 
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Iterator, Sequence
 
     from langchain_core.messages import BaseMessage
@@ -49,6 +50,8 @@ __all__ = [
 ]
 
 DEFAULT_REQUESTS = 20
+STREAM_RECOVERY_MODES = ("raise", "buffer", "continue")
+"""``--stream-recovery`` choices: the chain's ``StreamRecovery`` (a test keeps them equal)."""
 LIVE_INVALID_MODEL = "openrouter-fallback/drill-invalid-model"
 """What a failing link's model id becomes in a live drill."""
 PROMPT = "Reply with one short sentence."
@@ -251,15 +254,23 @@ class DrillOptions:
     live: bool = False
     api_key: str | None = None
     progress: TextIO | None = None
+    stream_recovery: str | None = None
+    """Overrides the chain's ``stream_recovery`` (``raise``, ``buffer``, ``continue``)."""
 
 
 def _progress(out: TextIO | None, done: int, total: int, unanswered: int) -> None:
     if out is None:
         return
+    failed = f"  {unanswered} unanswered" if unanswered else ""
+    if not out.isatty():  # a log or CI: a line per tenth of the run, no redrawn frames
+        step = max(1, total // 10)
+        if done % step == 0 or done == total:
+            out.write(f"  {done}/{total}{failed}\n")
+            out.flush()
+        return
     width = 30
     filled = width * done // max(total, 1)
     bar = "#" * filled + "." * (width - filled)
-    failed = f"  {unanswered} unanswered" if unanswered else ""
     out.write(f"\r  [{bar}] {done}/{total}{failed}")
     if done == total:
         out.write("\n")
@@ -284,8 +295,24 @@ def _drive(
     return report
 
 
+def _with_stream_recovery(chain: FallbackChain, mode: str) -> FallbackChain:
+    from typing import get_args  # noqa: PLC0415
+
+    from langchain_openrouter_fallback._chain import StreamRecovery  # noqa: PLC0415
+
+    if mode not in get_args(StreamRecovery):
+        msg = f"unknown stream recovery {mode!r} (known: {', '.join(get_args(StreamRecovery))})"
+        raise ValueError(msg)
+    return chain.model_copy(update={"stream_recovery": mode})
+
+
 def run_drill(chain: FallbackChain, options: DrillOptions) -> DrillReport:
     """Drill one chain against the emulator (default) or live OpenRouter."""
+    if options.requests < 1:
+        msg = f"a drill needs at least 1 request, not {options.requests}"
+        raise ValueError(msg)
+    if options.stream_recovery is not None:
+        chain = _with_stream_recovery(chain, options.stream_recovery)
     if options.live:
         if not options.api_key:
             msg = "a live drill needs OPENROUTER_API_KEY"
@@ -314,23 +341,17 @@ def format_report(report: DrillReport) -> str:
         f"drill {report.chain} ({report.mode} mode, {report.target}, {len(report.results)} x "
         f"{kind}; faults: {faults})"
     )
-    header = (
-        f"  {'link':<18} {'model':<40} {'attempts':>8} {'served':>6} {'skipped':>7} "
-        f"{'p50 ms':>7} {'p95 ms':>7}  errors"
-    )
-    lines = [title, header]
+    rows = [("link", "model", "attempts", "served", "skipped", "p50 ms", "p95 ms", "errors")]
     for row in report.links:
         errors = ", ".join(f"{k} x{n}" for k, n in Counter(row.errors).most_common()) or "-"
-        lines.append(
-            f"  {row.label:<18} {row.model:<40} {row.attempts:>8} {row.served:>6} "
-            f"{row.skipped:>7} {_ms(row.p50_ms):>7} {_ms(row.p95_ms):>7}  {errors}"
-        )
+        rows.append((row.label, row.model, str(row.attempts), str(row.served), str(row.skipped),
+                     _ms(row.p50_ms), _ms(row.p95_ms), errors))  # fmt: skip
     data = report.as_dict()
-    lines.append(
+    answered = (
         f"  answered {report.answered}/{len(report.results)}; time to answer "
         f"p50 {_ms(data['p50_ms'])} ms, p95 {_ms(data['p95_ms'])} ms"
     )
-    return "\n".join(lines)
+    return "\n".join([title, *table(rows, "<<>>>>><"), answered])
 
 
 def _chains(path: str, name: str | None) -> list[FallbackChain]:
@@ -359,10 +380,11 @@ def _options(args: argparse.Namespace) -> DrillOptions:
     scenario = None
     if args.scenario:
         scenario = _scenario_file(args.scenario)
+    stream = args.stream or args.stream_recovery is not None
     return DrillOptions(
-        requests=args.requests, stream=args.stream, faults=tuple(faults), scenario=scenario,
+        requests=args.requests, stream=stream, faults=tuple(faults), scenario=scenario,
         live=args.live, api_key=os.environ.get("OPENROUTER_API_KEY"),
-        progress=None if args.json else sys.stderr,
+        progress=None if args.json else sys.stderr, stream_recovery=args.stream_recovery,
     )  # fmt: skip
 
 
@@ -395,15 +417,34 @@ def _cmd_drill(args: argparse.Namespace) -> int:
     return 1 if any(r.unanswered for r in reports) else 0
 
 
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        msg = f"expected a whole number of requests >= 1, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``drill`` subcommand."""
     drill = subparsers.add_parser(
         "drill", help="send N requests through a chain with links failing on purpose"
     )
     drill.add_argument("chain_file")
-    drill.add_argument("-n", "--requests", type=int, default=DEFAULT_REQUESTS)
+    drill.add_argument(
+        "-n", "--requests", type=_at_least_one, default=DEFAULT_REQUESTS,
+        help="requests to send (default: %(default)s)",
+    )  # fmt: skip
     drill.add_argument("--chain", help="drill only this chain of the file")
     drill.add_argument("--stream", action="store_true", help="stream the answers")
+    drill.add_argument(
+        "--stream-recovery", choices=STREAM_RECOVERY_MODES, metavar="MODE",
+        help="stream, and recover a stream that breaks after content this way: "
+        "raise, buffer or continue (default: the chain's stream_recovery)",
+    )  # fmt: skip
     drill.add_argument(
         "--fail", action="append", default=[], metavar="LABEL=EFFECT",
         help="fail a link: a status (503) or hang, keepalive, cut, midstream, reset, flap, context",

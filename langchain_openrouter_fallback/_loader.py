@@ -1,7 +1,8 @@
 """Read chain (and scenario) documents from YAML, TOML or JSON with errors users can act on.
 
 Every failure becomes one :class:`ChainValidationError` paragraph naming the file, the
-field path, the reason and, for YAML, the line.
+field path, the reason and the line. Absurd documents are refused before they are parsed
+or validated in full: a file over :data:`MAX_FILE_BYTES`, a chain over ``MAX_LINKS`` links.
 """
 
 from __future__ import annotations
@@ -10,22 +11,32 @@ import json
 import re
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from langchain_openrouter_fallback._chain import FallbackChain
+from langchain_openrouter_fallback._chain import MAX_LINKS, FallbackChain
 from langchain_openrouter_fallback._errors import ChainValidationError
+from langchain_openrouter_fallback._lines import line_finder, no_lines
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-__all__ = ["ChainYamlLoader", "load_chain", "load_chains", "load_document", "validate_document"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "ChainYamlLoader",
+    "load_chain",
+    "load_chains",
+    "load_document",
+    "validate_document",
+]
 
 Model = TypeVar("Model", bound=BaseModel)
 _SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".json": "json"}
 _MAX_ERRORS = 5
+MAX_FILE_BYTES = 256 * 1024
+"""Largest chain (or scenario) file read; real ones are a few kilobytes."""
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 
 
@@ -38,47 +49,32 @@ class ChainYamlLoader(yaml.SafeLoader):
     """
 
 
-ChainYamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL_TAG]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-ChainYamlLoader.add_implicit_resolver(
-    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
+_YAML_1_2_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 
 
-def _yaml_line_finder(text: str) -> Callable[[Sequence[str | int]], int | None]:
-    try:
-        root = yaml.compose(text, Loader=ChainYamlLoader)
-    except yaml.YAMLError:
-        root = None
-
-    def find(path: Sequence[str | int]) -> int | None:
-        node, line = root, None
-        for key in path:
-            if isinstance(node, yaml.MappingNode):
-                match = [v for k, v in node.value if getattr(k, "value", None) == str(key)]
-                node = match[0] if match else None
-            elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
-                node = node.value[key] if 0 <= key < len(node.value) else None
-            else:
-                node = None
-            if node is None:
-                break
-            line = node.start_mark.line + 1
-        return line
-
-    return find
+def _yaml_1_2_booleans(loader: type[yaml.SafeLoader]) -> None:
+    loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL_TAG]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    loader.add_implicit_resolver(_BOOL_TAG, _YAML_1_2_BOOL, list("tTfF"))
 
 
-def _no_lines(_path: Sequence[str | int]) -> int | None:
-    return None
+_yaml_1_2_booleans(ChainYamlLoader)
+_LOADER: Any = ChainYamlLoader
+if yaml.__with_libyaml__:  # the same resolution, parsed by libyaml (several times faster)
+
+    class _CChainYamlLoader(yaml.CSafeLoader):
+        """:class:`ChainYamlLoader` on libyaml's parser."""
+
+    _yaml_1_2_booleans(_CChainYamlLoader)  # type: ignore[arg-type]
+    _LOADER = _CChainYamlLoader
 
 
 def _parse(text: str, fmt: str, source: str) -> Any:
     try:
         if fmt == "yaml":
-            return yaml.load(text, Loader=ChainYamlLoader)  # noqa: S506 - a SafeLoader
+            return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a SafeLoader
         if fmt == "toml":
             return tomllib.loads(text)
         return json.loads(text)
@@ -99,12 +95,20 @@ def load_document(path: str | Path) -> tuple[Any, Callable[[Sequence[str | int]]
         msg = f"{file}: unsupported file type {file.suffix!r} (use .yaml, .yml, .toml or .json)"
         raise ChainValidationError(msg, source=str(file))
     try:
+        size = file.stat().st_size
+        if size > MAX_FILE_BYTES:
+            msg = (
+                f"{file}: refused: {size:,} bytes is over the {MAX_FILE_BYTES:,}-byte limit "
+                "for a chain file"
+            )
+            raise ChainValidationError(msg, source=str(file))
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        msg = f"{file}: cannot read: {exc}"
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        msg = f"{file}: cannot read: {reason}"
         raise ChainValidationError(msg, source=str(file)) from None
     data = _parse(text, fmt, str(file))
-    return data, (_yaml_line_finder(text) if fmt == "yaml" else _no_lines)
+    return data, line_finder(text, fmt, _LOADER)
 
 
 def validate_document(
@@ -113,7 +117,7 @@ def validate_document(
     *,
     source: str,
     prefix: Sequence[str | int] = (),
-    find_line: Callable[[Sequence[str | int]], int | None] = _no_lines,
+    find_line: Callable[[Sequence[str | int]], int | None] = no_lines,
     what: str = "chain",
 ) -> Model:
     """Validate ``data`` into ``model``; wrap failures in one readable paragraph."""
@@ -122,13 +126,16 @@ def validate_document(
     except ValidationError as exc:
         problems: dict[str, str] = {}
         for err in exc.errors():
-            path = [*prefix, *(p for p in err["loc"] if not _is_union_tag(p))]
+            loc = [p for p in err["loc"] if not _is_union_tag(p)]
+            if err["type"] == "duplicate_label":  # point at the duplicate, not at `models`
+                loc += [err["ctx"]["index"], "label"]
+            path = [*prefix, *loc]
             field = ".".join(str(p) for p in path) or "(document)"
             line = find_line(path)
             at = f" (line {line})" if line else ""
             key = f"{field}{at}"
             # A union reports one error per member; say the first, not all of them.
-            problems.setdefault(key, f"{key}: {_reason(err)}")
+            problems.setdefault(key, f"{key}: {_reason(err, model, loc)}")
         problems_list = list(problems.values())[:_MAX_ERRORS]
         more = len(problems) - len(problems_list)
         tail = f"; and {more} more" if more > 0 else ""
@@ -143,20 +150,85 @@ def _is_union_tag(part: str | int) -> bool:
     )
 
 
-def _reason(err: Any) -> str:
+def _reason(err: Any, model: type[BaseModel], loc: Sequence[str | int]) -> str:
     message = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
-        return "unknown field (not accepted here)"
+        guess = _closest_field(model, loc)
+        return (
+            f"unknown field; did you mean `{guess}`?"
+            if guess
+            else "unknown field (not accepted here)"
+        )
     if err["type"] == "missing":
         return "required field is missing"
     return message
 
 
+def _closest_field(model: type[BaseModel], loc: Sequence[str | int]) -> str | None:
+    """The field name an unknown key was probably meant to be (``timout`` -> ``timeout``)."""
+    import difflib  # noqa: PLC0415 - only a mistyped key needs it
+
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(part) if _is_model(current) else None
+        current = _model_in(field.annotation) if field is not None else None
+    if not loc or not _is_model(current) or not isinstance(loc[-1], str):
+        return None
+    names = [info.alias or name for name, info in current.model_fields.items()]
+    found = difflib.get_close_matches(loc[-1], names, n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
+
+
+def _model_in(annotation: Any) -> Any:
+    """The pydantic model inside ``X | None``, ``list[X]``, ``dict[str, X]``... if any."""
+    if _is_model(annotation):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _not_a_mapping(data: Any, source: str) -> ChainValidationError:
+    if data is None:
+        msg = (
+            f"{source}: the file is empty: a chain file needs at least `models:` "
+            "(a list of model ids), or `chains:` mapping names to chains"
+        )
+    else:
+        kinds: dict[type, str] = {list: "a list", str: "a single value"}
+        kind = kinds.get(type(data), f"a {type(data).__name__}")
+        msg = (
+            f"{source}: invalid chain file: the document is {kind}; a chain file is a "
+            "mapping with `models:` (or `chains:` mapping names to chains)"
+        )
+    return ChainValidationError(msg, source=source)
+
+
+def _check_size(body: dict[str, Any], prefix: list[str | int], source: str) -> None:
+    """Refuse a chain with too many links before validating any of them."""
+    links = body.get("models")
+    if isinstance(links, list) and len(links) > MAX_LINKS:
+        where = ".".join(map(str, [*prefix, "models"]))
+        msg = (
+            f"{source}: invalid chain: {where}: {len(links):,} links is over the limit of "
+            f"{MAX_LINKS} per chain"
+        )
+        raise ChainValidationError(msg, source=source)
+
+
 def _chain_entries(data: Any, source: str) -> list[tuple[list[str | int], dict[str, Any]]]:
     if not isinstance(data, dict):
-        msg = f"{source}: invalid chain: the document must be a mapping, got {type(data).__name__}"
-        raise ChainValidationError(msg, source=source)
+        raise _not_a_mapping(data, source)
     if "chains" not in data:
+        _check_size(data, [], source)
         return [([], data)]
     chains = data["chains"]
     extra = sorted(set(data) - {"chains"})
@@ -169,6 +241,7 @@ def _chain_entries(data: Any, source: str) -> list[tuple[list[str | int], dict[s
         if not isinstance(body, dict):
             msg = f"{source}: invalid chain: chains.{name}: must be a mapping"
             raise ChainValidationError(msg, source=source)
+        _check_size(body, ["chains", str(name)], source)
         entries.append((["chains", str(name)], {"name": str(name), **body}))
     return entries
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from langchain_openrouter_fallback._adapt_report import budget_warnings
+from langchain_openrouter_fallback._table import plural, table
 
 if TYPE_CHECKING:
     from langchain_openrouter_fallback._catalog import Catalog
@@ -48,6 +49,8 @@ def _row(link: Link, catalog: Catalog) -> LinkRow:
         return LinkRow(link.label, link.model, known=False, context_length=None,
                        capabilities=frozenset(), prompt_price_per_m=None)  # fmt: skip
     price = info.prompt_price * 1e6 if info.prompt_price is not None else None
+    if catalog.unlisted_variant(link.model):
+        price = None  # the base model's price is not this variant's
     return LinkRow(link.label, link.model, known=True, context_length=info.context_length,
                    capabilities=info.capabilities(), prompt_price_per_m=price)  # fmt: skip
 
@@ -70,8 +73,15 @@ def check_chain(chain: FallbackChain, catalog: Catalog) -> ChainReport:
     report = ChainReport(chain.name, chain.mode, [_row(link, catalog) for link in chain.models])
     primary = report.rows[0]
     for row in report.rows:
+        variant = catalog.unlisted_variant(row.model)
         if not row.known:
             report.warnings.append(f"{row.label}: unknown model id {row.model!r} (not in catalog)")
+        elif variant:
+            base = row.model.partition(":")[0]
+            report.warnings.append(
+                f"{row.label}: the catalog lists no {row.model!r} (it lists ':{variant}' "
+                f"variants of other models); capabilities shown are {base}'s, price unknown"
+            )
     for row in report.rows[1:]:
         if (
             row.context_length
@@ -88,24 +98,15 @@ def check_chain(chain: FallbackChain, catalog: Catalog) -> ChainReport:
     return report
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 def format_chain_report(report: ChainReport) -> str:
-    """The ``validate`` table: columns as wide as their longest cell, then the warnings."""
-    cells = [("label", "model", "context", "$/M in", "capabilities")]
+    """The ``validate`` table, then the warnings."""
+    rows = [("label", "model", "context", "$/M in", "capabilities")]
     for row in report.rows:
         ctx = f"{row.context_length:,}" if row.context_length else "?"
         price = f"{row.prompt_price_per_m:.2f}" if row.prompt_price_per_m is not None else "?"
         caps = ", ".join(sorted(row.capabilities)) if row.known else "(unknown model)"
-        cells.append((row.label, row.model, ctx, price, caps))
-    widths = [max(len(line[i]) for line in cells) for i in range(4)]
-    lines = [f"chain {report.chain} ({report.mode}, {_plural(len(report.rows), 'link')})"]
-    for label, model, ctx, price, caps in cells:
-        lines.append(
-            f"  {label:<{widths[0]}}  {model:<{widths[1]}}  {ctx:>{widths[2]}}"
-            f"  {price:>{widths[3]}}  {caps}"
-        )
+        rows.append((row.label, row.model, ctx, price, caps))
+    lines = [f"chain {report.chain} ({report.mode}, {plural(len(report.rows), 'link')})"]
+    lines.extend(table(rows, "<<>><"))
     lines.extend(f"  warning: {warning}" for warning in report.warnings)
     return "\n".join(lines)

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import argparse
 import signal
 import sys
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from langchain_openrouter_fallback._errors import ChainValidationError
-
-if TYPE_CHECKING:
-    import argparse
 
 __all__ = ["register", "run"]
 
 DEFAULT_PORT = 8080
+_MAX_PORT = 65535
 _LOOPBACK = "127.0.0.1"
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > _MAX_PORT:
+        msg = f"expected a TCP port 0-{_MAX_PORT}, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return int(text)
 
 
 def register(subparsers: Any) -> None:
@@ -28,7 +34,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--host", default=_LOOPBACK, help="interface (default: %(default)s)")
     parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help="port, 0 = any (default: %(default)s)"
+        "--port", type=_port, default=DEFAULT_PORT, help="port, 0 = any (default: %(default)s)"
     )
     parser.add_argument("--scenario", metavar="FILE", help="scenario YAML/JSON file")
     parser.add_argument(

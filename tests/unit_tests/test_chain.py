@@ -73,7 +73,7 @@ BAD_DOCUMENTS = {
     "empty models": ("name: x\nmodels: []\n", "models (line 2)", "at least 1 item"),
     "duplicate labels": (
         "name: x\nmodels:\n  - openai/gpt-4o\n  - {model: openai/gpt-4o}\n",
-        "models (line 3)",
+        "models.1.label (line 4)",  # the duplicate's line, not the `models:` key's
         "duplicate label",
     ),
     "negative timeout": (

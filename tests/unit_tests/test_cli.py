@@ -61,7 +61,8 @@ def test_schema_is_json_schema(capsys):
     """``schema`` prints a JSON Schema that describes the chain fields."""
     assert 0 == main(["schema"])
     schema = json.loads(capsys.readouterr().out)
-    assert {"models", "mode", "deadline", "stream_recovery"} <= set(schema["properties"])
+    chain = schema["$defs"]["FallbackChain"]
+    assert {"models", "mode", "deadline", "stream_recovery"} <= set(chain["properties"])
 
 
 @pytest.fixture
