@@ -26,10 +26,11 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.messages import AIMessage, AIMessageChunk
-
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    # Typing only: adapting a body (validate, payloads) must not import LangChain.
+    from langchain_core.messages import AIMessage, AIMessageChunk
 
     from langchain_openrouter_fallback._catalog import ModelInfo
 
@@ -253,7 +254,7 @@ class ToolAnswer:
         if not text:
             return chunk
         content = chunk.content if isinstance(chunk.content, str) else ""
-        return AIMessageChunk(
+        return type(chunk)(
             content=content + "".join(text),
             tool_call_chunks=rest,
             additional_kwargs=chunk.additional_kwargs,
