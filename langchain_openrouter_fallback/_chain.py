@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CAPABILITIES",
     "MAX_LINKS",
+    "TRANSIENT_STATUSES",
     "BreakerPolicy",
     "FallbackChain",
     "HedgePolicy",
@@ -111,15 +112,27 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+TRANSIENT_STATUSES = frozenset({500, 502, 504})
+"""HTTP statuses worth one quick retry on the same link (503 "no provider available" and 529
+"overloaded" are not: they move on at once)."""
+
+
 class RetryPolicy(_Strict):
     """Retries of one link before moving to the next.
 
-    The default retries a rate-limited link once when its ``Retry-After`` fits the
-    remaining budget; every other failure moves on at once.
+    The default gives a link one quick retry (``backoff`` plus jitter, inside the chain
+    ``deadline``) after a 429 whose ``Retry-After`` fits the remaining budget, or after a
+    transient failure: HTTP 500, 502 or 504, or a connection reset before any response byte.
+    503, 529, timeouts and every other failure move on at once.
     """
 
     max_retries: Annotated[int, Field(ge=0, le=10)] = 1
+    """Most retries of one link, whatever the reason (0: never retry)."""
     on: frozenset[ErrorKind] = frozenset({ErrorKind.RATE_LIMIT})
+    """Error kinds retried whatever their status (``timeout``: only a missed first token)."""
+    transient: bool = True
+    """Also retry HTTP 500/502/504 (:data:`TRANSIENT_STATUSES`) and connection resets before
+    any response byte, whatever ``on`` says; ``false`` leaves only ``on``."""
     backoff: NonNegativeFloat = 0.25
     """First wait in seconds when the upstream names none; doubles per retry."""
     max_wait: NonNegativeFloat = 10.0

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from langchain_openrouter_fallback._attempts import Attempt, describe_attempts
 from langchain_openrouter_fallback._budget import Budget, reported_cost
+from langchain_openrouter_fallback._chain import TRANSIENT_STATUSES
 from langchain_openrouter_fallback._errors import (
     ErrorKind,
     FallbacksExhaustedError,
@@ -318,10 +319,8 @@ class ChainRun:
     def _should_retry(self, step: Step, failure: AttemptFailure, retry: int) -> bool:
         policy: RetryPolicy = step.link.retry or self.chain.retry
         limit = policy.max_retries if self._max_retries is None else self._max_retries
-        if failure.kind not in policy.on or retry >= limit:
+        if retry >= limit or not _retryable(policy, failure):
             return False
-        if failure.kind == ErrorKind.TIMEOUT and "first_token" not in failure.message:
-            return False  # a link that hung silently is not worth the same wait again
         wait = failure.retry_after
         if wait is None:
             wait = policy.backoff * 2**retry
@@ -387,3 +386,16 @@ class ChainRun:
         """Attempts recorded since the last call (for callbacks and events)."""
         taken, self._unreported = self._unreported, []
         return taken
+
+
+def _retryable(policy: RetryPolicy, failure: AttemptFailure) -> bool:
+    """Whether ``policy`` retries this failure on the same link (the count aside)."""
+    kind = failure.kind
+    if kind in policy.on:
+        # A link that hung silently is not worth the same wait again.
+        return kind != ErrorKind.TIMEOUT or "first_token" in failure.message
+    if not policy.transient:
+        return False
+    if kind == ErrorKind.SERVER:
+        return failure.status_code in TRANSIENT_STATUSES
+    return kind == ErrorKind.NETWORK and failure.reset_before_response

@@ -68,6 +68,7 @@ class AttemptFailure(Exception):  # noqa: N818 - internal signal, not a user-fac
         status_code: int | None = None,
         retry_after: float | None = None,
         body: Any = None,
+        reset_before_response: bool = False,
     ) -> None:
         """Record kind, message and optional HTTP context."""
         super().__init__(message)
@@ -76,6 +77,8 @@ class AttemptFailure(Exception):  # noqa: N818 - internal signal, not a user-fac
         self.status_code = status_code
         self.retry_after = retry_after
         self.body = body
+        self.reset_before_response = reset_before_response
+        """The connection broke after connecting and before any response byte."""
 
     @classmethod
     def from_status(
@@ -124,6 +127,8 @@ class Progress:
     last_token_at: float | None = None
     expired: str | None = None
     """Which limit fired (``total``, ``first_token``, ``stall``), once one has."""
+    responded: bool = False
+    """The response's status line and headers arrived (see :meth:`trace`)."""
     armed_at: float = math.inf
     """The deadline the watchdog is currently waiting for (sync only)."""
     rearm: Callable[[], None] | None = None
@@ -131,13 +136,15 @@ class Progress:
     """The request went out: its headers were written and its body followed (see :meth:`trace`)."""
 
     def trace(self, event: str, _info: object) -> None:
-        """The httpx ``trace`` extension (sync): note when the request starts its body.
+        """The httpx ``trace`` extension (sync): a request body starts, response headers end.
 
         Not ``send_request_body.complete``: an async write can be cancelled after its bytes
         left (anyio yields once more), and a request the upstream may have read must count.
         """
         if event.endswith("send_request_body.started"):
             self.request_sent = True
+        elif event.endswith("receive_response_headers.complete"):
+            self.responded = True
 
     async def atrace(self, event: str, info: object) -> None:
         """Async twin of :meth:`trace` (the async client awaits its trace callback)."""
@@ -373,7 +380,11 @@ def _failure_from_exception(exc: BaseException, progress: Progress) -> AttemptFa
         _, progress.expired = progress.next_deadline()
     if progress.expired is not None:
         return progress.timeout_failure()
-    return AttemptFailure(classify_exception(exc), f"{type(exc).__name__}: {exc}"[:300])
+    # A reset before any response byte (a stale pooled connection, a proxy restart) is worth
+    # one quick retry; a refused connection or a body cut midway is not.
+    reset = not progress.responded and not isinstance(exc, httpx.ConnectError)
+    message = f"{type(exc).__name__}: {exc}"[:300]
+    return AttemptFailure(classify_exception(exc), message, reset_before_response=reset)
 
 
 def _json_event(raw: bytes) -> SSEEvent:

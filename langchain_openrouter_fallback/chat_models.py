@@ -155,7 +155,8 @@ class ChatOpenRouterFallback(BaseChatModel):
     timeout: float | None = None
     """Seconds per attempt for links without their own ``timeout``."""
     max_retries: int | None = None
-    """Retries per link; ``None`` keeps the chain's retry policy (one retry on 429)."""
+    """Retries per link; ``None`` keeps the chain's retry policy (one quick retry after a 429,
+    a 500/502/504 or a reset before any response byte); ``0`` turns retries off."""
     streaming: bool = False
     """Whether ``invoke`` streams under the hood."""
     app_name: str | None = None
