@@ -372,7 +372,15 @@ def _document(chains: ChainsInput, api_base: str | None, *, secured: bool) -> di
     config: dict[str, Any] = {
         "model_list": generated.model_list,
         "router_settings": generated.settings,
-        "litellm_settings": {"callbacks": [SERVED_MODEL_PLUGIN]},
+        "litellm_settings": {
+            "callbacks": [SERVED_MODEL_PLUGIN],
+            # LiteLLM's default aiohttp transport turns a reset before any byte into a
+            # ConnectError, which its HTTP handler silently retries once on a throwaway client
+            # that it closes before a stream is read: a hidden extra attempt and, for streams,
+            # a "Connection closed." error about half the time. httpx raises ReadError: one
+            # attempt, then the Router's retry policy and fallbacks decide.
+            "disable_aiohttp_transport": True,
+        },
     }
     if secured:
         config["general_settings"] = {"master_key": MASTER_KEY_REF}

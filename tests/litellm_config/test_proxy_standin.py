@@ -16,7 +16,7 @@ import pytest
 import litellm_config
 from langchain_openrouter_fallback import FallbackChain
 from tests.litellm_config.conftest import AUTH, run_proxy
-from tests.standin import StandIn, error, stream
+from tests.standin import StandIn, error, reset, stream
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -30,6 +30,16 @@ CHAINS = [
     FallbackChain.model_validate(
         {
             "name": "myapp",
+            "models": [
+                {"model": PRIMARY, "label": "primary", "timeout": 30},
+                {"model": FALLBACK, "label": "fallback", "timeout": 30},
+            ],
+        }
+    ),
+    FallbackChain.model_validate(
+        {
+            "name": "nobreaker",  # reruns of one fault, without cooling the primary down
+            "breaker": {"enabled": False},
             "models": [
                 {"model": PRIMARY, "label": "primary", "timeout": 30},
                 {"model": FALLBACK, "label": "fallback", "timeout": 30},
@@ -131,3 +141,17 @@ def test_stream_with_2s_gaps_completes_under_first_token_1_stall_5(proxy, upstre
     assert {SLOW} == set(models)
     assert "slow/only" == response.headers["x-litellm-model-id"]
     assert [SLOW] == upstream.models_seen()
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("streamed", [False, True], ids=["json", "stream"])
+def test_reset_before_any_byte_is_answered_by_the_fallback_every_time(proxy, upstream, streamed):
+    """A TCP reset before any byte: one primary attempt, then the fallback, on every rerun
+    (the generated `disable_aiohttp_transport: true`; see test_resets.py for why)."""
+    for _ in range(4):
+        upstream.clear()
+        upstream.script(PRIMARY, reset())
+        response, models, text = _ask(proxy, "nobreaker", streamed=streamed)
+        assert "nobreaker/fallback" == response.headers["x-litellm-model-id"]
+        assert ({FALLBACK}, [PRIMARY, FALLBACK]) == (set(models), upstream.models_seen())
+        assert text.startswith("Hello")
