@@ -158,6 +158,14 @@ def _breakers(chain: FallbackChain) -> list[Finding]:
     return found
 
 
+_TRANSIENT = (
+    "the quick retry after 500/502/504 or a reset before any byte is not generated: on "
+    "LiteLLM's openrouter/ path 500, 502, 529 and a reset all raise the same APIError, "
+    "whose retry count (DefaultRetries) also covers 403, 404 and every other unlisted "
+    "error, and 504 raises Timeout like a real timeout; so those errors move on at once"
+)
+
+
 def _retries(chain: FallbackChain) -> list[Finding]:
     found: list[Finding] = []
     policies = [chain.retry, *(link.retry for link in chain.models if link.retry)]
@@ -173,6 +181,8 @@ def _retries(chain: FallbackChain) -> list[Finding]:
         p.jitter != _DEFAULT_RETRY.jitter or p.max_wait != _DEFAULT_RETRY.max_wait for p in policies
     ):
         found.append(Finding("no LiteLLM setting; ignored", "retry jitter / max_wait"))
+    if any(p.transient and p.max_retries for p in policies):
+        found.append(Finding(_TRANSIENT, "retry.transient"))
     unmapped = sorted({k for p in policies if p.max_retries for k in p.on & UNMAPPED_RETRY_KINDS})
     if unmapped:
         found.append(

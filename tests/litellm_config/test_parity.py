@@ -51,8 +51,9 @@ SAME: dict[str, tuple[list[dict[str, object]], str]] = {
 RETRIED_ONCE = {"429 + Retry-After"}
 """README: "secondary (after one retry)": both runtimes send the primary exactly two requests."""
 RETRIED_BY_CHAT_MODEL = {"500", "502 (legacy metadata)", "200 with error body", "TCP reset"}
-"""README: the chat model's default quick retry (500/502/504, reset before any byte) is not in
-the generated config yet: the chat model sends the primary two requests, the Router one."""
+"""README: the chat model's default quick retry (500/502/504, reset before any byte) cannot be
+expressed in LiteLLM's retry policy (the linter says why): the chat model sends the primary two
+requests, the Router one."""
 DIFFERENT = {"400 bad request": 400, "401 bad key": 401, "402 no credits": 402}
 
 
