@@ -97,6 +97,8 @@ class ChainRun:
         catalog: Catalog,
         endpoint: str,
         default_timeout: float | None = None,
+        default_first_token: float | None = None,
+        default_stall: float | None = None,
         max_retries: int | None = None,
         streaming: bool = False,
     ) -> None:
@@ -104,6 +106,8 @@ class ChainRun:
 
         ``endpoint`` is the base URL requests go to: with the model ids, it names the
         circuits this run consults (:func:`~langchain_openrouter_fallback._health.circuit_key`).
+        ``default_*`` are the limits for links that set none of their own (a link's value
+        wins; without either, the ``DEFAULT_*`` constants apply).
         """
         self.chain = chain
         self.endpoint = endpoint
@@ -112,6 +116,8 @@ class ChainRun:
         self._registry = registry
         self._catalog = catalog
         self._default_timeout = default_timeout or DEFAULT_ATTEMPT_TIMEOUT
+        self._default_first_token = default_first_token or DEFAULT_FIRST_TOKEN_TIMEOUT
+        self._default_stall = default_stall or DEFAULT_STALL_TIMEOUT
         self._max_retries = max_retries
         self._streaming = streaming
         self._unreported: list[Attempt] = []
@@ -291,8 +297,8 @@ class ChainRun:
         link = step.link
         return Progress(
             deadline=min(now + budget, self._deadline),
-            first_token=link.first_token_timeout or DEFAULT_FIRST_TOKEN_TIMEOUT,
-            stall=link.stall_timeout or DEFAULT_STALL_TIMEOUT,
+            first_token=link.first_token_timeout or self._default_first_token,
+            stall=link.stall_timeout or self._default_stall,
             started=now,
         )
 

@@ -19,7 +19,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.utils import secret_from_env
 from langchain_core.utils.utils import _build_model_kwargs
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import ConfigDict, Field, PositiveFloat, PrivateAttr, SecretStr, model_validator
 
 from langchain_openrouter_fallback._catalog import Catalog, load_catalog
 from langchain_openrouter_fallback._chain import FallbackChain, StreamRecovery
@@ -78,7 +78,10 @@ class ChatOpenRouterFallback(BaseChatModel):
             raises ``UnrecoverableError`` (kind ``auth``) before anything is sent.
         base_url: explicit > the chain's ``base_url`` > ``$OPENROUTER_BASE_URL`` > OpenRouter.
         temperature, max_tokens, stop: request defaults (call arguments win).
-        timeout: seconds per attempt for links that set none (default 60).
+        timeout, first_token_timeout, stall_timeout: limits for every link that sets none
+            of its own (a link's own value wins; defaults 60, 15 and 10 s), with ``models=``
+            or ``chain=`` alike.
+        stream_recovery: replaces the chain's (a per-call ``stream_recovery=`` wins).
         max_retries: retries per link, overriding the chain's retry policy.
         private_breakers: keep this instance's circuits to itself (default: circuits belong
             to the upstream, endpoint + model id + provider preferences, and are shared by
@@ -152,8 +155,14 @@ class ChatOpenRouterFallback(BaseChatModel):
     temperature: float | None = None
     max_tokens: int | None = None
     stop: list[str] | None = Field(default=None, alias="stop_sequences")
-    timeout: float | None = None
-    """Seconds per attempt for links without their own ``timeout``."""
+    timeout: PositiveFloat | None = None
+    """Seconds per attempt for links without their own ``timeout`` (default 60)."""
+    first_token_timeout: PositiveFloat | None = None
+    """Streams: seconds until the first output, for links without their own (default 15)."""
+    stall_timeout: PositiveFloat | None = None
+    """Streams: longest silence between outputs, for links without their own (default 10)."""
+    stream_recovery: StreamRecovery | None = None
+    """Replaces the chain's ``stream_recovery`` (a per-call ``stream_recovery=`` still wins)."""
     max_retries: int | None = None
     """Retries per link; ``None`` keeps the chain's retry policy (one quick retry after a 429,
     a 500/502/504 or a reset before any response byte); ``0`` turns retries off."""
@@ -383,7 +392,7 @@ class ChatOpenRouterFallback(BaseChatModel):
         self._require_key()
         kwargs.pop("stream", None)
         chain = self._chain_for_call(kwargs.pop("model", None))
-        chain = _with_recovery(chain, kwargs.pop("stream_recovery", None))
+        chain = _with_recovery(chain, kwargs.pop("stream_recovery", None) or self.stream_recovery)
         chain = _with_max_cost(chain, kwargs.pop("max_cost", None))
         params = merge_params(self._default_params, {"stop": stop}, kwargs)
         steps = plan(chain, to_openai_messages(messages), params, self._catalog)
@@ -394,6 +403,8 @@ class ChatOpenRouterFallback(BaseChatModel):
             catalog=self._catalog,
             endpoint=self.resolved_base_url,
             default_timeout=self.timeout,
+            default_first_token=self.first_token_timeout,
+            default_stall=self.stall_timeout,
             max_retries=self.max_retries,
             streaming=streaming,
         )
