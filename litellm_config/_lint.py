@@ -49,11 +49,16 @@ def _attempt_timeout(chain: FallbackChain, timeout: float | None) -> float | Non
 
 
 _STREAM_LIMITS = (
-    "first_token_timeout / stall_timeout are not enforced as such: LiteLLM's stream_timeout "
-    "is an httpx read timeout on every read (the first byte and each gap between chunks; "
-    "OpenRouter's keep-alive comments reset it), so the generated value is the longest "
-    "silence the chain allows, max(first_token_timeout, stall_timeout): a first token is "
-    "waited for up to that value, and a provider sending only keep-alives is never cut off"
+    "first_token_timeout / stall_timeout (and timeout over a whole stream) are enforced by "
+    "the proxy plugin the generated proxy config loads (litellm_config.proxy_plugin); a "
+    "litellm.Router built from router_kwargs enforces them only with "
+    "litellm.callbacks.append(litellm_config.proxy_plugin.handler) and async calls. Without "
+    "the plugin only stream_timeout applies: an httpx read timeout on every read, reset by "
+    "OpenRouter's keep-alives, set to max(first_token_timeout, stall_timeout)"
+)
+_CONTINUE = (
+    "LiteLLM cannot continue a stream that fails after content was sent: the proxy ends it "
+    "with an error event, as stream_recovery: raise does (buffer is reproduced by the plugin)"
 )
 
 
@@ -66,13 +71,8 @@ def _streams(chain: FallbackChain) -> list[Finding]:
             value = stream_read_timeout(link, _attempt_timeout(chain, link.timeout))
             values.append(f"{link.label} {value:g}s" if value else f"{link.label} none")
         found.append(Finding(_STREAM_LIMITS, "stream_timeout " + ", ".join(values)))
-    if chain.stream_recovery != "raise":
-        found.append(
-            Finding(
-                "LiteLLM does not restart or continue a stream that fails after content was sent",
-                f"stream_recovery: {chain.stream_recovery}",
-            )
-        )
+    if chain.stream_recovery == "continue":
+        found.append(Finding(_CONTINUE, "stream_recovery: continue"))
     return found
 
 

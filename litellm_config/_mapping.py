@@ -16,6 +16,7 @@ import yaml
 from langchain_openrouter_fallback._catalog import load_catalog
 from langchain_openrouter_fallback._payload import group_links, merge_params
 from langchain_openrouter_fallback._plan import adapt_for
+from litellm_config._guard import MODEL_INFO_KEY, LinkLimits
 from litellm_config._inputs import ChainsInput, LiteLLMConfigError, collect_chains
 from litellm_config._policies import (
     allowed_fails,
@@ -35,6 +36,7 @@ __all__ = [
     "MASTER_KEY_REF",
     "OPENAI_PARAMS",
     "OPEN_PROXY_WARNING",
+    "PLUGIN",
     "SERVED_MODEL_PLUGIN",
     "Generated",
     "deployments",
@@ -61,6 +63,9 @@ OPEN_PROXY_WARNING = (
 
 HALF_OPEN_WINDOW = 2
 """Router ``cooldown_time`` (how long fails are counted) = this x the longest cooldown."""
+
+PLUGIN = "litellm_config.proxy_plugin.handler"
+"""The proxy callback enforcing the links' limits (``litellm_settings.callbacks``)."""
 
 OPENAI_PARAMS = frozenset(
     {
@@ -193,6 +198,13 @@ def _deployment(
     if extra_body:
         params["extra_body"] = extra_body
     info = _model_info(name, links, catalog, widest=chain.mode == "server")
+    limits = LinkLimits(
+        timeout=timeout,
+        first_token=first.first_token_timeout,
+        stall=first.stall_timeout,
+        buffer=chain.stream_recovery == "buffer",
+    )
+    info[MODEL_INFO_KEY] = limits.as_dict()
     return {"model_name": name, "litellm_params": params, "model_info": info}
 
 
@@ -373,7 +385,7 @@ def _document(chains: ChainsInput, api_base: str | None, *, secured: bool) -> di
         "model_list": generated.model_list,
         "router_settings": generated.settings,
         "litellm_settings": {
-            "callbacks": [SERVED_MODEL_PLUGIN],
+            "callbacks": [SERVED_MODEL_PLUGIN, PLUGIN],
             # LiteLLM's default aiohttp transport turns a reset before any byte into a
             # ConnectError, which its HTTP handler silently retries once on a throwaway client
             # that it closes before a stream is read: a hidden extra attempt and, for streams,

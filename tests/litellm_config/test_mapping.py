@@ -56,6 +56,7 @@ def test_litellm_params_of_a_link():
         "max_input_tokens": 128000,
         "max_output_tokens": 16384,
         "cooldown_time": 30.0,
+        "openrouter_fallback": {"timeout": 20.0, "first_token_timeout": 5.0},
     } == first["model_info"]
 
 
@@ -199,6 +200,7 @@ def test_link_breaker_override_is_deployment_level():
         "cooldown_time": 0,
         "max_input_tokens": 200000,
         "max_output_tokens": 64000,
+        "openrouter_fallback": {},
     } == infos[1]
     assert 30 == infos[2]["cooldown_time"]
     assert "allowed_fails_policy" not in infos[2]
@@ -349,13 +351,14 @@ def test_lint_flags_what_litellm_cannot_reproduce():
         requires=["tools"],
         hedge=2,
         fallback_on=["server"],
-        stream_recovery="buffer",
+        stream_recovery="continue",
         models=[
             {"model": "openai/gpt-4o-mini", "label": "a", "timeout": 10, "stall_timeout": 3},
             "openai/gpt-4o",
         ],
     )
     text = "\n".join(litellm_config.lint(chain))
+    assert "proxy_plugin" in text  # the limits need the plugin outside the generated proxy
     for needle in (
         "stall_timeout",
         "stream_recovery",

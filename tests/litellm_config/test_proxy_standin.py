@@ -135,7 +135,9 @@ def test_stream_with_2s_gaps_completes_under_first_token_1_stall_5(proxy, upstre
     """stream_timeout is a read timeout on every gap: 5 s (the stall limit), not 1 s, so a
     healthy stream pausing 2 s between chunks completes."""
     pieces = ["one ", "two ", "three"]
-    upstream.script(SLOW, stream(pieces, model=SLOW, gap=2.0))
+    # keepalives=0: the first piece comes at once (with a keep-alive first, the stand-in waits
+    # `gap` before it, and the plugin rightly cuts a first token later than 1 s).
+    upstream.script(SLOW, stream(pieces, model=SLOW, gap=2.0, keepalives=0))
     response, models, text = _ask(proxy, "slow", streamed=True)
     assert "one two three" == text
     assert {SLOW} == set(models)

@@ -1,0 +1,328 @@
+"""Per-link time limits and honest stream endings, enforced on the HTTP path LiteLLM uses.
+
+LiteLLM's ``timeout`` and ``stream_timeout`` are httpx read timeouts: OpenRouter's keep-alives
+(``: OPENROUTER PROCESSING`` on streams, whitespace before a JSON body) reset them, so a link
+that only sends keep-alives is waited out. :class:`GuardTransport` wraps the httpx transport
+of one link (the proxy plugin installs it per attempt) and applies the chain's limits with the
+chat model's own clock (:class:`~langchain_openrouter_fallback._transport.Progress`) and stream
+parser (:class:`~langchain_openrouter_fallback._streaming.StreamAttempt`):
+
+- ``timeout`` bounds the whole attempt, headers and body, streamed or not;
+- a stream's bytes are held back until its first content (text or a tool call) or its
+  ``finish_reason`` (with ``stream_recovery: buffer``, until its ``finish_reason``). A failure
+  before that point (first-token limit, a cut, an in-band error) is raised before LiteLLM has
+  parsed a chunk, so the Router falls back and the client never sees the failed link: not its
+  bytes, not its ``x-litellm-model-id``;
+- after content, a stall, a cut without ``finish_reason`` or an in-band error is raised into
+  LiteLLM's stream, which the proxy turns into an error event (never a truncated success).
+
+Nothing here imports litellm: the exceptions a stream raises come from the plugin's
+:class:`StreamFailureHook`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import httpx
+
+from langchain_openrouter_fallback._errors import classify_exception
+from langchain_openrouter_fallback._streaming import StreamAttempt
+from langchain_openrouter_fallback._transport import (
+    AttemptFailure,
+    Progress,
+    SSEDecoder,
+    SSEEvent,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Mapping
+
+__all__ = ["MODEL_INFO_KEY", "GuardTransport", "LinkLimits", "StreamFailureHook"]
+
+MODEL_INFO_KEY = "openrouter_fallback"
+"""Where a generated deployment's ``model_info`` carries the link's limits."""
+
+_DROPPED_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
+"""The guard hands LiteLLM decoded bytes, so these no longer describe the body."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkLimits:
+    """A link's limits in seconds; ``None`` is no limit."""
+
+    timeout: float | None = None
+    first_token: float | None = None
+    stall: float | None = None
+    buffer: bool = False
+    """``stream_recovery: buffer``: hold the whole stream until its ``finish_reason``."""
+
+    def as_dict(self) -> dict[str, float | str]:
+        """The ``model_info`` form (the chain's field names), unset limits left out."""
+        fields: dict[str, float | str | None] = {
+            "timeout": self.timeout,
+            "first_token_timeout": self.first_token,
+            "stall_timeout": self.stall,
+            "stream_recovery": "buffer" if self.buffer else None,
+        }
+        return {name: value for name, value in fields.items() if value is not None}
+
+    @classmethod
+    def from_model_info(cls, info: Mapping[str, Any] | None) -> LinkLimits | None:
+        """The limits a generated deployment carries, or ``None`` for other deployments."""
+        raw = (info or {}).get(MODEL_INFO_KEY)
+        if not isinstance(raw, dict):
+            return None
+        return cls(
+            timeout=raw.get("timeout"),
+            first_token=raw.get("first_token_timeout"),
+            stall=raw.get("stall_timeout"),
+            buffer=raw.get("stream_recovery") == "buffer",
+        )
+
+
+class StreamFailureHook(Protocol):
+    """Builds the exception a guarded stream raises into LiteLLM."""
+
+    def __call__(self, failure: AttemptFailure, *, after_content: bool) -> Exception:
+        """``after_content``: content already reached LiteLLM (too late to fall back)."""
+
+
+Send = Callable[[httpx.Request], Awaitable[httpx.Response]]
+"""Sends a request and returns the response with its body unread (``stream=True``)."""
+
+
+class GuardTransport(httpx.AsyncBaseTransport):
+    """An httpx transport applying one link's :class:`LinkLimits` around ``send``."""
+
+    def __init__(self, send: Send, *, limits: LinkLimits, on_failure: StreamFailureHook) -> None:
+        """Wrap ``send`` (e.g. another client's ``send(request, stream=True)``)."""
+        self._send = send
+        self._limits = limits
+        self._on_failure = on_failure
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send with the link's deadline; the body is guarded as it is read."""
+        streaming = _wants_stream(request)
+        limits = self._limits
+        progress = Progress(
+            deadline=time.monotonic() + (limits.timeout or math.inf),
+            first_token=limits.first_token if streaming else None,
+            stall=limits.stall if streaming else None,
+        )
+        if limits.timeout is not None:
+            # The whole attempt is bounded here; httpx's read timeout would cut a gap the
+            # chain allows (and race the stall limit).
+            request.extensions["timeout"] = {**request.extensions.get("timeout", {}), "read": None}
+        try:
+            async with asyncio.timeout_at(_when(progress)):
+                response = await self._send(request)
+        except TimeoutError:
+            raise _read_timeout(progress, request) from None
+        except httpx.TransportError as exc:
+            raise _network_error(exc, request) from exc
+        body: httpx.AsyncByteStream
+        if streaming and response.is_success and _is_event_stream(response):
+            body = _GuardedEvents(response, progress, self._on_failure, buffer=limits.buffer)
+        else:
+            body = _GuardedBody(response, progress, request)
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() not in _DROPPED_HEADERS]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            stream=body,
+            extensions=response.extensions,
+            request=request,
+        )
+
+
+def _wants_stream(request: httpx.Request) -> bool:
+    try:
+        body = json.loads(request.content)
+    except (httpx.RequestNotRead, ValueError):
+        return False
+    return isinstance(body, dict) and body.get("stream") is True
+
+
+def _is_event_stream(response: httpx.Response) -> bool:
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.startswith("text/event-stream")
+
+
+def _when(progress: Progress) -> float | None:
+    """The next deadline on the running loop's clock, ``None`` if there is none."""
+    when, _ = progress.next_deadline()
+    if math.isinf(when):
+        return None
+    return asyncio.get_running_loop().time() + (when - time.monotonic())
+
+
+def _network_error(exc: httpx.TransportError, request: httpx.Request) -> httpx.TransportError:
+    """``exc``, or a ``ReadError`` in place of the two errors LiteLLM's handler retries.
+
+    ``AsyncHTTPHandler.post`` answers ``RemoteProtocolError`` / ``ConnectError`` by sending
+    the same request again on a fresh, unguarded client; the chain moves on instead.
+    """
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ConnectError):
+        return httpx.ReadError(f"{type(exc).__name__}: {exc}", request=request)
+    return exc
+
+
+def _read_timeout(progress: Progress, request: httpx.Request) -> httpx.ReadTimeout:
+    _, progress.expired = progress.next_deadline()
+    return httpx.ReadTimeout(progress.timeout_failure().message, request=request)
+
+
+class _GuardedBody(httpx.AsyncByteStream):
+    """A body read under the attempt's deadline (keep-alive whitespace does not extend it)."""
+
+    def __init__(
+        self, response: httpx.Response, progress: Progress, request: httpx.Request
+    ) -> None:
+        self._response = response
+        self._progress = progress
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        chunks = self._response.aiter_bytes()
+        while True:
+            try:
+                async with asyncio.timeout_at(_when(self._progress)):
+                    chunk = await anext(chunks, None)
+            except TimeoutError:
+                raise _read_timeout(self._progress, self._request) from None
+            except httpx.TransportError as exc:
+                raise _network_error(exc, self._request) from exc
+            if chunk is None:
+                return
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._response.aclose()
+
+
+class _Lines:
+    """Splits a byte stream into complete lines (newline kept); the rest waits for more."""
+
+    def __init__(self) -> None:
+        self._pending = b""
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        *lines, self._pending = (self._pending + chunk).split(b"\n")
+        return [line + b"\n" for line in lines]
+
+    def rest(self) -> bytes:
+        rest, self._pending = self._pending, b""
+        return rest
+
+
+class _GuardedEvents(httpx.AsyncByteStream):
+    """An SSE body held back until content, with first-token, stall and total limits."""
+
+    def __init__(
+        self,
+        response: httpx.Response,
+        progress: Progress,
+        on_failure: StreamFailureHook,
+        *,
+        buffer: bool,
+    ) -> None:
+        self._buffer = buffer
+        self._response = response
+        self._progress = progress
+        self._on_failure = on_failure
+        self._attempt = StreamAttempt(progress, body={})
+        self._decoder = SSEDecoder()
+        self._held: list[bytes] = []
+        """Lines of parsed events, kept from LiteLLM until content or the finish arrives."""
+        self._pending: list[bytes] = []
+        """Lines of the event being read (not parsed yet)."""
+
+    @property
+    def _released(self) -> bool:
+        """Content (``buffer``: the finish) has arrived: bytes pass on as they come."""
+        if self._attempt.finish_reason is not None:
+            return True
+        return self._attempt.produced and not self._buffer
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        lines = _Lines()
+        chunks = self._response.aiter_bytes()
+        while True:
+            chunk = await self._read(chunks)
+            if chunk is None:
+                break
+            out, failure = self._scan(lines.feed(chunk))
+            if out:
+                yield out
+            if failure is not None:
+                raise self._fail(failure)
+        out, failure = self._scan([lines.rest()], end=True)
+        if out:
+            yield out
+        if failure is not None:
+            raise self._fail(failure)
+
+    async def _read(self, chunks: AsyncIterator[bytes]) -> bytes | None:
+        """The next chunk, or ``None`` at the end (or when the grace after the finish ran out)."""
+        try:
+            async with asyncio.timeout_at(_when(self._progress)):
+                return await anext(chunks, None)
+        except (TimeoutError, httpx.TransportError) as exc:
+            if self._attempt.finish_reason is not None:
+                return None  # the answer is complete; only the trailing usage chunk is missing
+            if isinstance(exc, TimeoutError):
+                _, self._progress.expired = self._progress.next_deadline()
+                failure = self._progress.timeout_failure()
+            else:
+                failure = AttemptFailure(classify_exception(exc), f"{type(exc).__name__}: {exc}")
+            raise self._fail(failure) from None
+
+    def _scan(
+        self, lines: list[bytes], *, end: bool = False
+    ) -> tuple[bytes, AttemptFailure | None]:
+        """Parse ``lines``; returns the bytes to pass on now and the failure they showed.
+
+        An event's lines move on only once the event is complete and parsed, so an in-band
+        error never reaches LiteLLM's own parser.
+        """
+        passed: list[bytes] = []
+        try:
+            for line in lines:
+                self._pending.append(line)
+                text = line.decode("utf-8", "replace").rstrip("\r\n")
+                self._handle(self._decoder.feed(text), passed)
+            if end:
+                self._handle(self._decoder.flush(), passed)
+                self._attempt.check_finished()
+        except AttemptFailure as exc:
+            return b"".join(passed), exc
+        return b"".join(passed), None
+
+    def _handle(self, event: SSEEvent | None, passed: list[bytes]) -> None:
+        """Parse a completed event and route the lines read so far (held until content)."""
+        if event is None:
+            return
+        if event.done:
+            self._attempt.check_finished()  # ``[DONE]`` does not make a cut stream complete
+        else:
+            self._attempt.handle(event)
+        lines, self._pending = self._pending, []
+        if not self._released:
+            self._held.extend(lines)
+            return
+        passed.extend(self._held)
+        passed.extend(lines)
+        self._held = []
+
+    def _fail(self, failure: AttemptFailure) -> Exception:
+        return self._on_failure(failure, after_content=self._released)
+
+    async def aclose(self) -> None:
+        await self._response.aclose()

@@ -1,0 +1,47 @@
+"""The proxy plugin's wiring: referenced by import path, and litellm only inside the proxy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import yaml
+
+import litellm_config
+from tests.litellm_config.conftest import chain
+
+
+def _run(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"LITELLM_LOCAL_MODEL_COST_MAP": "True", "PATH": ""},
+    )
+
+
+def test_generating_a_config_never_imports_litellm():
+    """`import litellm_config` and generating every form leave litellm (and the plugin) out."""
+    code = (
+        "import sys, litellm_config;"
+        "litellm_config.proxy_yaml('examples/chains/default.yaml');"
+        "litellm_config.router_kwargs('examples/chains/default.yaml');"
+        "bad = [m for m in sys.modules if m.split('.')[0] == 'litellm'"
+        " or m == 'litellm_config.proxy_plugin'];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = _run(code)
+    assert 0 == result.returncode, result.stdout + result.stderr
+
+
+def test_config_names_the_plugin_and_each_link_its_limits():
+    """`litellm_settings.callbacks` names the plugin; `model_info` carries each link's limits."""
+    links = [
+        {"model": "openai/gpt-4o-mini", "label": "p", "timeout": 9, "first_token_timeout": 1},
+        {"model": "anthropic/claude-haiku-4.5", "label": "s", "stall_timeout": 2},
+    ]
+    config = yaml.safe_load(litellm_config.proxy_yaml(chain(models=links)))
+    assert "litellm_config.proxy_plugin.handler" in config["litellm_settings"]["callbacks"]
+    limits = [d["model_info"]["openrouter_fallback"] for d in config["model_list"]]
+    assert [{"timeout": 9, "first_token_timeout": 1}, {"stall_timeout": 2}] == limits
