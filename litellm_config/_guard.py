@@ -27,8 +27,7 @@ import json
 import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
@@ -42,49 +41,14 @@ from langchain_openrouter_fallback._transport import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Mapping
+    from collections.abc import AsyncIterator
 
-__all__ = ["MODEL_INFO_KEY", "GuardTransport", "LinkLimits", "StreamFailureHook"]
+    from litellm_config._limits import LinkLimits
 
-MODEL_INFO_KEY = "openrouter_fallback"
-"""Where a generated deployment's ``model_info`` carries the link's limits."""
+__all__ = ["GuardTransport", "StreamFailureHook"]
 
 _DROPPED_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
 """The guard hands LiteLLM decoded bytes, so these no longer describe the body."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LinkLimits:
-    """A link's limits in seconds; ``None`` is no limit."""
-
-    timeout: float | None = None
-    first_token: float | None = None
-    stall: float | None = None
-    buffer: bool = False
-    """``stream_recovery: buffer``: hold the whole stream until its ``finish_reason``."""
-
-    def as_dict(self) -> dict[str, float | str]:
-        """The ``model_info`` form (the chain's field names), unset limits left out."""
-        fields: dict[str, float | str | None] = {
-            "timeout": self.timeout,
-            "first_token_timeout": self.first_token,
-            "stall_timeout": self.stall,
-            "stream_recovery": "buffer" if self.buffer else None,
-        }
-        return {name: value for name, value in fields.items() if value is not None}
-
-    @classmethod
-    def from_model_info(cls, info: Mapping[str, Any] | None) -> LinkLimits | None:
-        """The limits a generated deployment carries, or ``None`` for other deployments."""
-        raw = (info or {}).get(MODEL_INFO_KEY)
-        if not isinstance(raw, dict):
-            return None
-        return cls(
-            timeout=raw.get("timeout"),
-            first_token=raw.get("first_token_timeout"),
-            stall=raw.get("stall_timeout"),
-            buffer=raw.get("stream_recovery") == "buffer",
-        )
 
 
 class StreamFailureHook(Protocol):

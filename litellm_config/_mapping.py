@@ -16,8 +16,8 @@ import yaml
 from langchain_openrouter_fallback._catalog import load_catalog
 from langchain_openrouter_fallback._payload import group_links, merge_params
 from langchain_openrouter_fallback._plan import adapt_for
-from litellm_config._guard import MODEL_INFO_KEY, LinkLimits
 from litellm_config._inputs import ChainsInput, LiteLLMConfigError, collect_chains
+from litellm_config._limits import MODEL_INFO_KEY, LinkLimits
 from litellm_config._policies import (
     allowed_fails,
     allowed_fails_policy,

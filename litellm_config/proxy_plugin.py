@@ -37,7 +37,8 @@ from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
 from litellm.types.utils import CallTypes
 
 from langchain_openrouter_fallback._errors import ErrorKind
-from litellm_config._guard import GuardTransport, LinkLimits
+from litellm_config._guard import GuardTransport
+from litellm_config._limits import LinkLimits
 
 if TYPE_CHECKING:
     from langchain_openrouter_fallback._transport import AttemptFailure
