@@ -292,17 +292,12 @@ async def test_fault(emu, case, method, mode):
 FRAMINGS = ("chunked", "content-length", "close")
 
 
-def wire_chain() -> FallbackChain:
-    """A first-token limit shorter than the stall limit, so each must run only in its phase."""
+def wire_chain(limits: dict[str, float]) -> FallbackChain:
+    """The primary with the case's limits; every limit that must not fire has a wide margin
+    (the machine may be loaded), only the one under test is close to the wire's timing."""
     links = [
-        {
-            "model": PRIMARY,
-            "label": "primary",
-            "timeout": 3.0,
-            "first_token_timeout": 0.4,
-            "stall_timeout": 1.0,
-        },
-        {"model": "anthropic/claude-haiku-4.5", "label": "secondary", "timeout": 3},
+        {"model": PRIMARY, "label": "primary", **limits},
+        {"model": "anthropic/claude-haiku-4.5", "label": "secondary", "timeout": 5},
     ]
     return FallbackChain.model_validate(
         {
@@ -316,45 +311,57 @@ def wire_chain() -> FallbackChain:
 
 
 THOUGHT = "First I weigh the question, then I answer it."
-WIRE: dict[str, tuple[dict[str, object], tuple[object, object]]] = {
+LOOSE = {"timeout": 6.0, "first_token_timeout": 2.0, "stall_timeout": 2.0}
+WIRE: dict[str, tuple[dict[str, object], tuple[object, object], dict[str, float]]] = {
     # Keep-alives only (SSE comments, or whitespace before a JSON body): the limit that fires
     # is reported, whether the body is chunked, has a length, or ends with the connection.
     "keepalive-only": (
         {"faults": [{"model": PRIMARY, "slow_first_token": "forever"}]},
         (Served("secondary", ("timeout",)),) * 2,
+        {"timeout": 1.5, "first_token_timeout": 0.5, "stall_timeout": 0.5},
     ),
-    # Whitespace keep-alives for 0.15 s, then the answer: padding is never an answer.
+    # Whitespace blocks (or keep-alive comments) for 0.2 s, then the answer.
     "padded-then-served": (
-        {"padding": 2, "faults": [{"model": PRIMARY, "slow_first_token": 0.15}]},
+        {
+            "padding": 2,
+            "stream": {"keepalive_interval": 0.05},
+            "faults": [{"model": PRIMARY, "slow_first_token": 0.2}],
+        },
         (Served("primary"),) * 2,
+        LOOSE,
     ),
-    # 0.6 s between chunks: longer than the first-token limit, within the stall limit.
+    # 1 s between chunks: longer than the first-token limit, well within the stall limit.
     "paced-within-stall": (
-        {"stream": {"chunks": 2, "chunk_interval": 0.6}},
+        {"stream": {"chunks": 2, "chunk_interval": 1.0}},
         (NO_CELL, Served("primary")),
+        {"timeout": 8.0, "first_token_timeout": 0.8, "stall_timeout": 2.5},
     ),
-    # 0.25 s between chunks, three reasoning chunks first: content comes after the
+    # 0.3 s between chunks, three reasoning chunks first: content comes after the
     # first-token limit, but reasoning is output for both clocks.
     "reasoning-paced": (
         {
             "models": {PRIMARY: {"scripted": {"reply": "Answer.", "reasoning": THOUGHT}}},
-            "stream": {"chunks": 3, "chunk_interval": 0.25, "keepalives_before": 1},
+            "stream": {"chunks": 3, "chunk_interval": 0.3, "keepalives_before": 1},
         },
         (Served("primary"),) * 2,
+        {"timeout": 6.0, "first_token_timeout": 0.6, "stall_timeout": 2.0},
     ),
     # Gaps longer than the stall limit after the first token (no cell for whole bodies,
     # which are not paced).
     "paced-over-stall": (
-        {"stream": {"chunks": 4, "chunk_interval": 1.6}},
+        {"stream": {"chunks": 4, "chunk_interval": 1.5}},
         (NO_CELL, INTERRUPTED),
+        {"timeout": 6.0, "first_token_timeout": 2.0, "stall_timeout": 0.5},
     ),
     "error-200-json": (
         {"faults": [{"model": PRIMARY, "error_200": "json"}]},
         (Served("secondary", ("server",)),) * 2,
+        LOOSE,
     ),
     "cut-after-2": (
         {"faults": [{"model": PRIMARY, "cut_after": 2}]},
         (NO_CELL, INTERRUPTED),
+        LOOSE,
     ),
 }
 
@@ -387,10 +394,10 @@ async def whole(llm: ChatOpenRouterFallback, method: str) -> AIMessage:
 @pytest.mark.parametrize(("case", "framing", "method"), WIRE_CELLS)
 async def test_wire_condition(emu, case, framing, method):
     """Each wire condition, in each framing, leads to the documented outcome."""
-    scenario, expectations = WIRE[case]
+    scenario, expectations, limits = WIRE[case]
     expected = expectations[0 if method.endswith("invoke") else 1]
     emu.set_scenario({**scenario, "framing": framing})
-    llm = ChatOpenRouterFallback(chain=wire_chain(), api_key=KEY, base_url=emu.base_url)
+    llm = ChatOpenRouterFallback(chain=wire_chain(limits), api_key=KEY, base_url=emu.base_url)
     if isinstance(expected, Raises):
         with pytest.raises(expected.error) as info:
             await whole(llm, method)
