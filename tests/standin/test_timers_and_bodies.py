@@ -112,12 +112,12 @@ def _whole(total: Any) -> AIMessage:
 @pytest.mark.parametrize("framing", FRAMINGS)
 @pytest.mark.parametrize("method", STREAMS)
 def test_gaps_longer_than_first_token_limit_but_within_stall_are_fine(framing, method):
-    """First token at once, then 0.8 s gaps: first_token_timeout 0.4 must not cut them."""
+    """First token at once, then 1 s gaps: first_token_timeout 0.6 must not cut them."""
     with StandIn() as server:
         server.script(
-            PRIMARY, stream(["one ", "two ", "three"], keepalives=0, gap=0.8, framing=framing)
+            PRIMARY, stream(["one ", "two ", "three"], keepalives=0, gap=1.0, framing=framing)
         )
-        llm = make_model(server, {"timeout": 20, "first_token_timeout": 0.4, "stall_timeout": 5})
+        llm = make_model(server, {"timeout": 20, "first_token_timeout": 0.6, "stall_timeout": 5})
         result = run(llm, method)
     assert result.error is None, result.error
     assert result.message is not None
@@ -141,7 +141,7 @@ def test_stall_limit_fires_between_outputs(framing, method):
     primary = result.attempts[0]
     assert primary["error_kind"] == "timeout"
     assert "stall timeout" in primary["error"]
-    assert result.seconds < 2.5
+    assert result.seconds < 3  # before the primary's second token
 
 
 @pytest.mark.parametrize("framing", FRAMINGS)
