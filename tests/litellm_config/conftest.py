@@ -8,14 +8,17 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
+import litellm_config
 from langchain_openrouter_fallback import FallbackChain
 from langchain_openrouter_fallback.emulator import Emulator
+from tests.standin import Reply, StandIn, auto
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -126,3 +129,99 @@ def run_proxy(config_text: str, work: Path, **env_overrides: str) -> Iterator[st
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+# -- one proxy for the stream tests (test_proxy_streams, test_parity_streams) ------------------
+
+P, S, T = "openai/gpt-4o-mini", "anthropic/claude-haiku-4.5", "google/gemini-2.5-flash"
+STREAM_LINKS = [
+    {"model": P, "label": "primary", "timeout": 4, "first_token_timeout": 1, "stall_timeout": 2},
+    {"model": S, "label": "secondary", "timeout": 10},
+    {"model": T, "label": "last", "timeout": 10},
+]
+"""The stream tests' links: the primary has every limit, the others only a timeout."""
+RECOVERY_CHAINS = {"c": "raise", "b": "buffer", "k": "continue"}
+"""Chain name -> its ``stream_recovery``; the same links in each."""
+
+
+def stream_chain(name: str = "c") -> FallbackChain:
+    """The stream tests' chain ``name`` (no breaker, so one test's faults never leak)."""
+    recovery = RECOVERY_CHAINS[name]
+    return chain(
+        name=name, models=STREAM_LINKS, breaker={"enabled": False}, stream_recovery=recovery
+    )
+
+
+def answer_of(model: str) -> str:
+    """What the stand-in answers for ``model`` when nothing is scripted."""
+    return f"answer from {model}"
+
+
+def _answer(body: dict[str, Any]) -> Reply:
+    return auto(answer_of(str(body.get("model"))))(body)
+
+
+@pytest.fixture(scope="session")
+def stream_server() -> Iterator[StandIn]:
+    """The independent stand-in upstream; unscripted models answer ``answer_of(model)``."""
+    with StandIn(default=_answer) as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def standin(stream_server: StandIn) -> StandIn:
+    """The session's stand-in with no scripts and no requests seen."""
+    stream_server.clear()
+    return stream_server
+
+
+@pytest.fixture(scope="session")
+def stream_proxy(stream_server: StandIn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real proxy from the config generated for chains c, b and k, against the stand-in."""
+    chains = [stream_chain(name) for name in RECOVERY_CHAINS]
+    text = litellm_config.proxy_yaml(chains, api_base=stream_server.base_url)
+    with run_proxy(text, tmp_path_factory.mktemp("proxy-streams")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def client(stream_proxy: str) -> Iterator[Any]:
+    """The ``openai`` client an application would point at the proxy."""
+    import openai  # noqa: PLC0415 - a dev dependency, imported where it is used
+
+    with openai.OpenAI(
+        base_url=f"{stream_proxy}/v1", api_key=MASTER_KEY, max_retries=0, timeout=60
+    ) as the_client:
+        yield the_client
+
+
+@dataclass
+class Received:
+    """What a client got: text, the error it raised (if any), the link that served, and when."""
+
+    text: str
+    error: str | None
+    link: str | None
+    seconds: float
+
+
+def ask(client: Any, *, stream: bool, chain: str = "c") -> Received:
+    """One request to ``chain`` through the proxy; ``link`` from ``x-litellm-model-id``."""
+    import openai  # noqa: PLC0415
+
+    started = time.monotonic()
+    raw = client.chat.completions.with_raw_response.create(
+        model=chain, messages=[{"role": "user", "content": "hi"}], stream=stream
+    )
+    link = raw.headers.get("x-litellm-model-id")
+    parsed = raw.parse()
+    if not stream:
+        text = parsed.choices[0].message.content
+        return Received(text, None, link, time.monotonic() - started)
+    pieces: list[str] = []
+    failure: str | None = None
+    try:
+        pieces.extend(c.choices[0].delta.content or "" for c in parsed if c.choices)
+    except openai.APIError as exc:
+        failure = str(exc)
+    return Received("".join(pieces), failure, link, time.monotonic() - started)

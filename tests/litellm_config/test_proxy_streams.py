@@ -1,6 +1,7 @@
 """A real ``litellm --config`` proxy (generated config + plugin) against the independent stand-in.
 
-One proxy and one stand-in per module; each test scripts the stand-in's replies, calls the proxy
+One proxy and one stand-in per session (``stream_proxy`` and ``stream_server`` in the conftest,
+shared with ``test_parity_streams``); each test scripts the stand-in's replies, calls the proxy
 with the ``openai`` client, and asserts what the client received (text, error event, the
 ``x-litellm-model-id`` header) and which upstream calls the proxy made.
 
@@ -10,102 +11,17 @@ chain ``c`` streams with ``stream_recovery: raise`` (the default), chain ``b`` w
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
 
 import pytest
 
-import litellm_config
-from tests.litellm_config.conftest import MASTER_KEY, chain, run_proxy
-from tests.standin import Reply, StandIn, auto, completion, error, keepalive_only, stream
+from tests.litellm_config.conftest import P, S, answer_of, ask
+from tests.standin import Reply, completion, error, keepalive_only, stream
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
+pytestmark = [pytest.mark.litellm, pytest.mark.timeout(300)]
 
-pytestmark = [pytest.mark.litellm, pytest.mark.timeout(120)]
-
-P, S, T = "openai/gpt-4o-mini", "anthropic/claude-haiku-4.5", "google/gemini-2.5-flash"
-LINKS = [
-    {"model": P, "label": "primary", "timeout": 4, "first_token_timeout": 1, "stall_timeout": 2},
-    {"model": S, "label": "secondary", "timeout": 10},
-    {"model": T, "label": "last", "timeout": 10},
-]
 KEEPALIVE_SECONDS = 30.0
 """How long a keep-alive-only primary keeps the connection busy (longer than any answer)."""
-
-
-def _answer(body: dict[str, Any]) -> Reply:
-    """Every model that is not scripted answers ``answer from <model>``, as asked."""
-    return auto(f"answer from {body.get('model')}")(body)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[StandIn]:
-    with StandIn(default=_answer) as stand_in:
-        yield stand_in
-
-
-@pytest.fixture(scope="module")
-def proxy(server, tmp_path_factory) -> Iterator[str]:
-    raising = chain(models=LINKS, breaker={"enabled": False})
-    buffering = chain(name="b", models=LINKS, breaker={"enabled": False}, stream_recovery="buffer")
-    text = litellm_config.proxy_yaml([raising, buffering], api_base=server.base_url)
-    with run_proxy(text, tmp_path_factory.mktemp("proxy-streams")) as url:
-        yield url
-
-
-@pytest.fixture
-def standin(server) -> StandIn:
-    """The module's stand-in with no scripts and no requests seen."""
-    server.clear()
-    return server
-
-
-@pytest.fixture(scope="module")
-def client(proxy) -> Any:
-    import openai  # noqa: PLC0415 - a dev dependency, imported where it is used
-
-    with openai.OpenAI(
-        base_url=f"{proxy}/v1", api_key=MASTER_KEY, max_retries=0, timeout=60
-    ) as the_client:
-        yield the_client
-
-
-@dataclass
-class Received:
-    """What the client got: text, the error it raised (if any), the header, and when."""
-
-    text: str
-    error: str | None
-    link: str | None
-    seconds: float
-
-
-def ask(client: Any, *, stream: bool, chain: str = "c") -> Received:
-    """One request to ``chain``, as an application would send it."""
-    import openai  # noqa: PLC0415
-
-    started = time.monotonic()
-    raw = client.chat.completions.with_raw_response.create(
-        model=chain, messages=[{"role": "user", "content": "hi"}], stream=stream
-    )
-    link = raw.headers.get("x-litellm-model-id")
-    parsed = raw.parse()
-    if not stream:
-        text = parsed.choices[0].message.content
-        return Received(text, None, link, time.monotonic() - started)
-    pieces: list[str] = []
-    failure: str | None = None
-    try:
-        pieces.extend(c.choices[0].delta.content or "" for c in parsed if c.choices)
-    except openai.APIError as exc:
-        failure = str(exc)
-    return Received("".join(pieces), failure, link, time.monotonic() - started)
-
-
-def fallback_answer(model: str) -> str:
-    return f"answer from {model}"
 
 
 # -- streams ----------------------------------------------------------------------------------
@@ -136,7 +52,7 @@ def test_stream_cut_before_content_falls_back(client, standin):
     """Cut before any content: the secondary serves, and the header names it."""
     standin.script(P, stream(["hello ", "world"], cut_after=0))
     got = ask(client, stream=True)
-    assert (fallback_answer(S), None, "c/secondary") == (got.text, got.error, got.link)
+    assert (answer_of(S), None, "c/secondary") == (got.text, got.error, got.link)
     assert [P, S] == standin.models_seen()
 
 
@@ -145,7 +61,7 @@ def test_stream_keepalive_only_primary_is_cut_at_first_token_timeout(client, sta
     while the primary is still sending them."""
     standin.script(P, keepalive_only(KEEPALIVE_SECONDS))
     got = ask(client, stream=True)
-    assert (fallback_answer(S), None, "c/secondary") == (got.text, got.error, got.link)
+    assert (answer_of(S), None, "c/secondary") == (got.text, got.error, got.link)
     assert got.seconds < KEEPALIVE_SECONDS
     assert [P, S] == standin.models_seen()
 
@@ -172,7 +88,7 @@ def test_stream_inband_error_before_content_falls_back(client, standin):
     """An in-band error before any content: the secondary's text, and the header names it."""
     standin.script(P, stream(inband_error={"code": 502, "message": "upstream died"}, error_after=0))
     got = ask(client, stream=True)
-    assert (fallback_answer(S), None, "c/secondary") == (got.text, got.error, got.link)
+    assert (answer_of(S), None, "c/secondary") == (got.text, got.error, got.link)
     assert [P, S] == standin.models_seen()
 
 
@@ -190,7 +106,7 @@ def test_stream_inband_error_after_content_is_an_error_event(client, standin):
 def test_stream_503_falls_back(client, standin):
     standin.script(P, error(503))
     got = ask(client, stream=True)
-    assert (fallback_answer(S), None, "c/secondary") == (got.text, got.error, got.link)
+    assert (answer_of(S), None, "c/secondary") == (got.text, got.error, got.link)
     assert [P, S] == standin.models_seen()
 
 
@@ -198,7 +114,7 @@ def test_stream_429_with_retry_after_is_retried_once(client, standin):
     """429 with ``Retry-After: 1``: one retry of the primary, which then serves."""
     standin.script(P, error(429, retry_after=1))
     got = ask(client, stream=True)
-    assert (fallback_answer(P), None, "c/primary") == (got.text, got.error, got.link)
+    assert (answer_of(P), None, "c/primary") == (got.text, got.error, got.link)
     assert [P, P] == standin.models_seen()
 
 
@@ -207,7 +123,7 @@ def test_buffered_stream_cut_after_content_restarts_on_the_secondary(client, sta
     so its cut is invisible and the secondary's answer is the only text."""
     standin.script(P, stream(["hello ", "world"], cut_after=1))
     got = ask(client, stream=True, chain="b")
-    assert (fallback_answer(S), None, "b/secondary") == (got.text, got.error, got.link)
+    assert (answer_of(S), None, "b/secondary") == (got.text, got.error, got.link)
     assert [P, S] == standin.models_seen()
 
 
@@ -219,7 +135,7 @@ def test_cut_body_falls_back(client, standin):
     head = completion("hello world").events[0][1][:40]
     standin.script(P, Reply(events=((0.0, head),), abort="cut"))
     got = ask(client, stream=False)
-    assert (fallback_answer(S), "c/secondary") == (got.text, got.link)
+    assert (answer_of(S), "c/secondary") == (got.text, got.link)
     assert [P, S] == standin.models_seen()
 
 
@@ -227,7 +143,7 @@ def test_keepalive_only_body_is_cut_at_timeout(client, standin):
     """Whitespace keep-alives past the primary's ``timeout: 4``: the secondary answers."""
     standin.script(P, keepalive_only(KEEPALIVE_SECONDS, whitespace=True))
     got = ask(client, stream=False)
-    assert (fallback_answer(S), "c/secondary") == (got.text, got.link)
+    assert (answer_of(S), "c/secondary") == (got.text, got.link)
     assert got.seconds < KEEPALIVE_SECONDS
     assert [P, S] == standin.models_seen()
 
@@ -236,19 +152,19 @@ def test_error_body_with_200_falls_back(client, standin):
     """HTTP 200 carrying an ``error`` object (OpenRouter's in-band error): the secondary."""
     standin.script(P, error(200, "upstream died", code=502))
     got = ask(client, stream=False)
-    assert (fallback_answer(S), "c/secondary") == (got.text, got.link)
+    assert (answer_of(S), "c/secondary") == (got.text, got.link)
     assert [P, S] == standin.models_seen()
 
 
 def test_503_falls_back(client, standin):
     standin.script(P, error(503))
     got = ask(client, stream=False)
-    assert (fallback_answer(S), "c/secondary") == (got.text, got.link)
+    assert (answer_of(S), "c/secondary") == (got.text, got.link)
     assert [P, S] == standin.models_seen()
 
 
 def test_429_with_retry_after_is_retried_once(client, standin):
     standin.script(P, error(429, retry_after=1), error(429, retry_after=1))
     got = ask(client, stream=False)
-    assert (fallback_answer(S), "c/secondary") == (got.text, got.link)
+    assert (answer_of(S), "c/secondary") == (got.text, got.link)
     assert [P, P, S] == standin.models_seen()
