@@ -59,7 +59,9 @@ The mapping (client mode; the litellm 1.103.7 source decides every choice):
   retried inside LiteLLM's HTTP handler, behind the Router (for streams on a client it
   closes before the body is read); on httpx it is one attempt like any other failure.
 - ``general_settings.master_key: os.environ/LITELLM_MASTER_KEY`` (the proxy refuses requests
-  without it); ``require_master_key=False`` / ``--no-master-key`` opts out, with a warning.
+  without it) plus the ``litellm_config.master_key.guard`` callback (the proxy will not start
+  while the variable is unset); ``require_master_key=False`` / ``--no-master-key`` opts out,
+  with a warning.
 
 Server mode: one deployment per ``group_links`` group with ``extra_body.models`` (at most
 3) and ``extra_body.provider``; its context window is the group's widest.

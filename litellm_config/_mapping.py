@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "API_KEY_REF",
+    "MASTER_KEY_GUARD",
     "MASTER_KEY_REF",
     "OPENAI_PARAMS",
     "OPEN_PROXY_WARNING",
@@ -55,6 +56,9 @@ MASTER_KEY_REF = "os.environ/LITELLM_MASTER_KEY"
 
 SERVED_MODEL_PLUGIN = "litellm_config.served_model.handler"
 """The proxy callback that keeps the served model id in every response's ``model`` field."""
+
+MASTER_KEY_GUARD = "litellm_config.master_key.guard"
+"""The proxy callback that refuses to start while ``LITELLM_MASTER_KEY`` is unset."""
 
 OPEN_PROXY_WARNING = (
     "the generated proxy has no master_key: anyone who can reach it spends the "
@@ -395,6 +399,7 @@ def _document(chains: ChainsInput, api_base: str | None, *, secured: bool) -> di
         },
     }
     if secured:
+        config["litellm_settings"]["callbacks"].append(MASTER_KEY_GUARD)
         config["general_settings"] = {"master_key": MASTER_KEY_REF}
     return config
 
@@ -425,8 +430,8 @@ def _header(names: str, *, secured: bool) -> str:
     if not secured:
         return header + f"# WARNING: {OPEN_PROXY_WARNING}.\n"
     return header + (
-        "# Clients pass LITELLM_MASTER_KEY's value as their API key. If the variable is unset,\n"
-        "# LiteLLM serves WITHOUT authentication (it only logs a CRITICAL line).\n"
+        "# Clients pass LITELLM_MASTER_KEY's value as their API key. Without the variable the\n"
+        "# proxy refuses to start (litellm_config.master_key.guard).\n"
     )
 
 

@@ -69,7 +69,7 @@ def models_called(emu: Emulator) -> list[str]:
     return [entry.body["model"] for entry in emu.log]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -100,7 +100,7 @@ def run_proxy(config_text: str, work: Path, **env_overrides: str) -> Iterator[st
         pytest.fail("the litellm proxy is not installed (make test installs it)")
     config = work / "config.yaml"
     config.write_text(config_text)
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env |= {
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",

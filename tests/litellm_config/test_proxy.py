@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 import litellm_config
-from tests.litellm_config.conftest import AUTH, chain, models_called, run_proxy
+from tests.litellm_config.conftest import (
+    AUTH,
+    LITELLM,
+    STARTUP_TIMEOUT,
+    TEST_KEY,
+    chain,
+    free_port,
+    models_called,
+    run_proxy,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -72,3 +83,24 @@ def test_proxy_refuses_a_request_without_the_master_key(proxy, emu):
         assert response.status_code >= httpx.codes.BAD_REQUEST, response.text
         assert "choices" not in response.json()
     assert [] == models_called(emu)
+
+
+@pytest.mark.timeout(300)
+def test_proxy_without_litellm_master_key_refuses_to_start(running, tmp_path):
+    """LITELLM_MASTER_KEY unset: LiteLLM alone would serve everyone; the generated config's
+    guard makes the proxy exit at start-up, naming the variable."""
+    config = tmp_path / "config.yaml"
+    config.write_text(litellm_config.proxy_yaml(chain(), api_base=running.base_url))
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "LITELLM_MASTER_KEY"}}
+    env |= {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "OPENROUTER_API_KEY": TEST_KEY}
+    done = subprocess.run(
+        [str(LITELLM), "--config", str(config), "--host", "127.0.0.1", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_TIMEOUT,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert 0 != done.returncode
+    assert "LITELLM_MASTER_KEY is not set" in done.stdout + done.stderr
