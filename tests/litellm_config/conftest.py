@@ -89,9 +89,10 @@ def _wait_live(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     pytest.fail(f"litellm did not become live in {STARTUP_TIMEOUT}s:\n{log.read_text()[-3000:]}")
 
 
-@contextlib.contextmanager
-def run_proxy(config_text: str, work: Path, **env_overrides: str) -> Iterator[str]:
-    """``litellm --config`` on a free 127.0.0.1 port with ``config_text``; yields its URL.
+def proxy_launch(
+    config_text: str, work: Path, **env_overrides: str
+) -> tuple[list[str], dict[str, str]]:
+    """Command line (free 127.0.0.1 port) and environment for ``litellm --config``.
 
     The environment holds the test OpenRouter key and ``LITELLM_MASTER_KEY`` = MASTER_KEY
     (override or remove with ``env_overrides``; an empty value removes the variable).
@@ -100,7 +101,6 @@ def run_proxy(config_text: str, work: Path, **env_overrides: str) -> Iterator[st
         pytest.fail("the litellm proxy is not installed (make test installs it)")
     config = work / "config.yaml"
     config.write_text(config_text)
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env |= {
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
@@ -108,16 +108,22 @@ def run_proxy(config_text: str, work: Path, **env_overrides: str) -> Iterator[st
         "LITELLM_MASTER_KEY": MASTER_KEY,
     }
     env |= env_overrides
-    env = {k: v for k, v in env.items() if v}
+    port = str(free_port())
+    command = [str(LITELLM), "--config", str(config), "--host", "127.0.0.1", "--port", port]
+    return command, {k: v for k, v in env.items() if v}
+
+
+@contextlib.contextmanager
+def run_proxy(config_text: str, work: Path, **env_overrides: str) -> Iterator[str]:
+    """``litellm --config`` on a free 127.0.0.1 port with ``config_text``; yields its URL.
+
+    ``env_overrides`` as for :func:`proxy_launch`.
+    """
+    command, env = proxy_launch(config_text, work, **env_overrides)
     log = work / "proxy.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(LITELLM), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=work,
-        )
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=work)
+    port = command[-1]
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_live(url, process, log)

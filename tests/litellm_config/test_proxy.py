@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from typing import TYPE_CHECKING
 
@@ -12,12 +11,10 @@ import pytest
 import litellm_config
 from tests.litellm_config.conftest import (
     AUTH,
-    LITELLM,
     STARTUP_TIMEOUT,
-    TEST_KEY,
     chain,
-    free_port,
     models_called,
+    proxy_launch,
     run_proxy,
 )
 
@@ -89,12 +86,10 @@ def test_proxy_refuses_a_request_without_the_master_key(proxy, emu):
 def test_proxy_without_litellm_master_key_refuses_to_start(running, tmp_path):
     """LITELLM_MASTER_KEY unset: LiteLLM alone would serve everyone; the generated config's
     guard makes the proxy exit at start-up, naming the variable."""
-    config = tmp_path / "config.yaml"
-    config.write_text(litellm_config.proxy_yaml(chain(), api_base=running.base_url))
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "LITELLM_MASTER_KEY"}}
-    env |= {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "OPENROUTER_API_KEY": TEST_KEY}
+    text = litellm_config.proxy_yaml(chain(), api_base=running.base_url)
+    command, env = proxy_launch(text, tmp_path, LITELLM_MASTER_KEY="")
     done = subprocess.run(
-        [str(LITELLM), "--config", str(config), "--host", "127.0.0.1", "--port", str(free_port())],
+        command,
         env=env,
         capture_output=True,
         text=True,
