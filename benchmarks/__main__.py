@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SUITES = ["startup", "emulator_throughput", "compare", "health", "streams"]
+SUITES = ["startup", "overhead", "emulator_throughput", "compare", "health", "streams"]
 
 
 def main() -> int:

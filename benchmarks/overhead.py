@@ -1,0 +1,97 @@
+"""Per-call overhead of ``ChatOpenRouterFallback.invoke`` on the happy path, decomposed.
+
+Run: ``make bench`` (or ``.venv/bin/python -m benchmarks.overhead``).
+
+Three figures from one run, against one emulator in its own process, in interleaved rounds:
+
+- **floor**: ``FakeListChatModel.invoke`` — what LangChain itself costs per chat model call
+  (callback manager, message conversion, run bookkeeping), with no I/O;
+- **raw**: one ``httpx.Client.post`` of the same request body to the same emulator, plus
+  ``response.json()`` — the round trip any client pays;
+- **ours**: ``ChatOpenRouterFallback.invoke`` (a two-link chain, the primary answers).
+
+``ours - (floor + raw)`` is what the chain adds per call; the goal (issue 16) is <= 0.3 ms.
+Per-call figures are the median over rounds of each round's mean (wall clock; process CPU
+time beside it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from benchmarks.compare import KEY, EmulatorProcess, ours
+
+GOAL_MS = 0.3
+
+
+def per_call(call: Callable[[], Any], n: int) -> tuple[float, float]:
+    """Mean wall and CPU seconds of ``n`` sequential calls."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(n):
+        call()
+    return (time.perf_counter() - wall) / n, (time.process_time() - cpu) / n
+
+
+def contenders(emu: EmulatorProcess) -> dict[str, Callable[[], Any]]:
+    from langchain_core.language_models import FakeListChatModel
+
+    fake = FakeListChatModel(responses=["Hello from the floor."])
+    llm = ours(emu)
+    llm.invoke("hi")  # warm up; the emulator logs the body it received
+    body = httpx.get(f"{emu.root}/_emulator/log").json()[-1]["body"]
+    client = httpx.Client(headers={"Authorization": f"Bearer {KEY}"})
+    url = f"{emu.base_url}/chat/completions"
+
+    def raw() -> Any:
+        response = client.post(url, json=body)
+        response.raise_for_status()
+        return response.json()
+
+    return {"floor": lambda: fake.invoke("hi"), "raw": raw, "ours": lambda: llm.invoke("hi")}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("-n", type=int, default=200, help="calls per contender per round")
+    args = parser.parse_args()
+    with EmulatorProcess() as emu:
+        emu.scenario({})
+        calls = contenders(emu)
+        for call in calls.values():  # warm every path (pools, caches) before timing
+            per_call(call, 20)
+        samples: dict[str, list[tuple[float, float]]] = {name: [] for name in calls}
+        for _ in range(args.rounds):
+            for name, call in calls.items():
+                samples[name].append(per_call(call, args.n))
+    wall = {k: statistics.median(w for w, _ in v) * 1000 for k, v in samples.items()}
+    cpu = {k: statistics.median(c for _, c in v) * 1000 for k, v in samples.items()}
+    print(f"[overhead] happy-path invoke, {args.rounds} rounds x {args.n} calls, median of "
+          "round means (wall / process CPU)")  # fmt: skip
+    labels = {
+        "floor": "floor  FakeListChatModel.invoke",
+        "raw": "raw    httpx POST + json, same body",
+        "ours": "ours   ChatOpenRouterFallback.invoke",
+    }
+    for name, label in labels.items():
+        print(f"  {label:40} {wall[name]:6.3f} ms / {cpu[name]:6.3f} ms")
+    over = wall["ours"] - wall["floor"] - wall["raw"]
+    over_cpu = cpu["ours"] - cpu["floor"] - cpu["raw"]
+    verdict = "ok" if over <= GOAL_MS else "OVER"
+    print(f"  {'ours - (floor + raw)':40} {over:+6.3f} ms / {over_cpu:+6.3f} ms  "
+          f"(goal <= {GOAL_MS} ms: {verdict})")  # fmt: skip
+    figures = {k: round(v, 3) for k, v in wall.items()} | {"over": round(over, 3)}
+    print(json.dumps({"per_call_ms": figures}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
