@@ -11,8 +11,9 @@ Three figures from one run, against one emulator in its own process, in interlea
 - **ours**: ``ChatOpenRouterFallback.invoke`` (a two-link chain, the primary answers).
 
 ``ours - (floor + raw)`` is what the chain adds per call; the goal (issue 16) is <= 0.3 ms.
-Per-call figures are the median over rounds of each round's mean (wall clock; process CPU
-time beside it).
+Per-call figures are each round's mean; the median round and the best round are printed
+(wall clock; the process's CPU time beside it). On a shared machine the best round is the
+better estimate of the work itself: the emulator and the client compete with everything else.
 """
 
 from __future__ import annotations
@@ -60,8 +61,8 @@ def contenders(emu: EmulatorProcess) -> dict[str, Callable[[], Any]]:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("-n", type=int, default=200, help="calls per contender per round")
+    parser.add_argument("--rounds", type=int, default=25)
+    parser.add_argument("-n", type=int, default=80, help="calls per contender per round")
     args = parser.parse_args()
     with EmulatorProcess() as emu:
         emu.scenario({})
@@ -72,23 +73,26 @@ def main() -> int:
         for _ in range(args.rounds):
             for name, call in calls.items():
                 samples[name].append(per_call(call, args.n))
-    wall = {k: statistics.median(w for w, _ in v) * 1000 for k, v in samples.items()}
-    cpu = {k: statistics.median(c for _, c in v) * 1000 for k, v in samples.items()}
-    print(f"[overhead] happy-path invoke, {args.rounds} rounds x {args.n} calls, median of "
-          "round means (wall / process CPU)")  # fmt: skip
+    print(f"[overhead] happy-path invoke, {args.rounds} rounds x {args.n} calls, per call; "
+          "median and best round (wall / process CPU)")  # fmt: skip
     labels = {
         "floor": "floor  FakeListChatModel.invoke",
         "raw": "raw    httpx POST + json, same body",
         "ours": "ours   ChatOpenRouterFallback.invoke",
     }
-    for name, label in labels.items():
-        print(f"  {label:40} {wall[name]:6.3f} ms / {cpu[name]:6.3f} ms")
-    over = wall["ours"] - wall["floor"] - wall["raw"]
-    over_cpu = cpu["ours"] - cpu["floor"] - cpu["raw"]
-    verdict = "ok" if over <= GOAL_MS else "OVER"
-    print(f"  {'ours - (floor + raw)':40} {over:+6.3f} ms / {over_cpu:+6.3f} ms  "
-          f"(goal <= {GOAL_MS} ms: {verdict})")  # fmt: skip
-    figures = {k: round(v, 3) for k, v in wall.items()} | {"over": round(over, 3)}
+    figures: dict[str, dict[str, float]] = {}
+    for pick, how in (("median", statistics.median), ("best", min)):
+        wall = {k: how(w for w, _ in v) * 1000 for k, v in samples.items()}
+        cpu = {k: how(c for _, c in v) * 1000 for k, v in samples.items()}
+        print(f"  {pick}:")
+        for name, label in labels.items():
+            print(f"    {label:40} {wall[name]:6.3f} ms / {cpu[name]:6.3f} ms")
+        over = wall["ours"] - wall["floor"] - wall["raw"]
+        over_cpu = cpu["ours"] - cpu["floor"] - cpu["raw"]
+        verdict = "ok" if over <= GOAL_MS else "OVER"
+        print(f"    {'ours - (floor + raw)':40} {over:+6.3f} ms / {over_cpu:+6.3f} ms  "
+              f"(goal <= {GOAL_MS} ms: {verdict})")  # fmt: skip
+        figures[pick] = {k: round(v, 3) for k, v in wall.items()} | {"over": round(over, 3)}
     print(json.dumps({"per_call_ms": figures}))
     return 0
 

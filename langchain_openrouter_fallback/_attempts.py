@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import copy
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -52,10 +53,15 @@ class Attempt:
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; empty optional lists are dropped."""
-        data = asdict(self)
-        for key in ("models", "notes", "adapted"):
-            if not data[key]:
-                del data[key]
+        # Field by field, not dataclasses.asdict: this runs for every call's metadata and
+        # asdict deep-copies recursively; only the containers need copying.
+        data = {}
+        for name in _FIELDS:
+            value = getattr(self, name)
+            if name not in _CONTAINERS:
+                data[name] = value
+            elif value:  # empty optional lists are dropped
+                data[name] = copy.deepcopy(value)
         return data
 
     def describe(self) -> str:
@@ -69,6 +75,10 @@ class Attempt:
         if self.error:
             text += f" {self.error}"
         return f"{text} after {self.elapsed_ms:.0f} ms"
+
+
+_FIELDS = tuple(f.name for f in fields(Attempt))
+_CONTAINERS = frozenset({"models", "notes", "adapted"})
 
 
 def describe_attempts(attempts: Sequence[Attempt]) -> str:

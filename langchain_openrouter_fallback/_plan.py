@@ -10,21 +10,20 @@ context window skips that link. Unknown models are never skipped on capability g
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from langchain_openrouter_fallback._adapt import Adaptation, LinkLimits, adapt
 from langchain_openrouter_fallback._payload import group_links, link_payload
 from langchain_openrouter_fallback._prefill import rejects_prefill
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from langchain_openrouter_fallback._adapt import Adapted
     from langchain_openrouter_fallback._catalog import Catalog
     from langchain_openrouter_fallback._chain import FallbackChain, Link
 
-__all__ = ["RequestFeatures", "Step", "estimate_tokens", "plan", "step_groups"]
+__all__ = ["Plan", "RequestFeatures", "Step", "estimate_tokens", "plan", "step_groups"]
 
 CHARS_PER_TOKEN = 4
 """Rough prompt-size estimate; deliberately simple (no tokenizer dependency)."""
@@ -144,24 +143,56 @@ def step_groups(chain: FallbackChain) -> list[list[Link]]:
     return group_links(chain) if chain.mode == "server" else [[link] for link in chain.models]
 
 
-def plan(
-    chain: FallbackChain,
-    messages: list[dict[str, Any]],
-    params: dict[str, Any],
-    catalog: Catalog,
-) -> list[Step]:
-    """The ordered steps for one request."""
-    groups = step_groups(chain)
-    steps: list[Step] = []
-    prompt_tokens = estimate_tokens(messages)
-    for group in groups:
-        requested = link_payload(chain, group, messages, params)
-        adapted = adapt_for(group, requested, catalog, prompt_tokens)
+class Plan(Sequence["Step"]):
+    """The ordered steps of one request, each built when first asked for.
+
+    Building a step adapts and checks a body; most requests are served by the first link,
+    so the others are only built if the run reaches them.
+    """
+
+    def __init__(
+        self,
+        chain: FallbackChain,
+        messages: list[dict[str, Any]],
+        params: dict[str, Any],
+        catalog: Catalog,
+    ) -> None:
+        """Group the links; no body is built yet."""
+        self._chain = chain
+        self._messages = messages
+        self._params = params
+        self._catalog = catalog
+        self._groups = step_groups(chain)
+        self._steps: list[Step | None] = [None] * len(self._groups)
+        self._prompt_tokens: int | None = None
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+    @overload
+    def __getitem__(self, index: int) -> Step: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Step]: ...
+
+    def __getitem__(self, index: int | slice) -> Step | list[Step]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        step = self._steps[index]
+        if step is None:
+            step = self._steps[index] = self._build(self._groups[index])
+        return step
+
+    def _build(self, group: list[Link]) -> Step:
+        chain, catalog = self._chain, self._catalog
+        if self._prompt_tokens is None:
+            self._prompt_tokens = estimate_tokens(self._messages)
+        requested = link_payload(chain, group, self._messages, self._params)
+        adapted = adapt_for(group, requested, catalog, self._prompt_tokens)
         features = RequestFeatures.of(adapted.body)
-        label = "+".join(link.label for link in group)
         info = catalog.get(group[0].model)
         step = Step(
-            label,
+            "+".join(link.label for link in group),
             group,
             adapted.body,
             context_length=info.context_length if info else None,
@@ -173,5 +204,14 @@ def plan(
         else:
             usable = [link for link in group if _skip_reason(link, features, catalog) is None]
             step.skip = None if usable else "no model in the group fits the request"
-        steps.append(step)
-    return steps
+        return step
+
+
+def plan(
+    chain: FallbackChain,
+    messages: list[dict[str, Any]],
+    params: dict[str, Any],
+    catalog: Catalog,
+) -> Plan:
+    """The ordered steps for one request (built lazily, see :class:`Plan`)."""
+    return Plan(chain, messages, params, catalog)

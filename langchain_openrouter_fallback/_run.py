@@ -33,6 +33,8 @@ from langchain_openrouter_fallback._prefill import accepts_prefill
 from langchain_openrouter_fallback._transport import Progress
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from langchain_openrouter_fallback._attempts import Recovery
     from langchain_openrouter_fallback._catalog import Catalog
     from langchain_openrouter_fallback._chain import FallbackChain, RetryPolicy
@@ -91,7 +93,7 @@ class ChainRun:
     def __init__(
         self,
         chain: FallbackChain,
-        steps: list[Step],
+        steps: Sequence[Step],
         *,
         registry: HealthRegistry,
         catalog: Catalog,

@@ -288,12 +288,18 @@ class _Watchdog:
                     target=self._run, name="openrouter-fallback-watchdog", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify()
+            self._wake_if_first(entry)
         return entry
 
     def _rearm(self, entry: _Watch) -> None:
         with self._cond:
             self._push(entry)
+            self._wake_if_first(entry)
+
+    def _wake_if_first(self, entry: _Watch) -> None:
+        # Waking the thread costs a context switch per request; it only needs to know when
+        # this deadline comes before the one it already sleeps until.
+        if self._heap[0][3] is entry:
             self._cond.notify()
 
     def _push(self, entry: _Watch) -> None:
@@ -309,13 +315,14 @@ class _Watchdog:
                     self._cond.wait()
                     continue
                 when, _, generation, entry = self._heap[0]
+                if entry.cancelled or generation != entry.generation:
+                    heapq.heappop(self._heap)  # finished or re-armed: drop it now, due or not
+                    continue
                 now = time.monotonic()
                 if when > now:
                     self._cond.wait(when - now)
                     continue
                 heapq.heappop(self._heap)
-                if entry.cancelled or generation != entry.generation:
-                    continue
                 current, reason = entry.progress.next_deadline()
                 if current > now:
                     self._push(entry)  # progress moved the deadline; look again later
