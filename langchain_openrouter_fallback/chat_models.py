@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import threading
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args, overload
 
 from langchain_core.callbacks.manager import ahandle_event, handle_event
 from langchain_core.language_models import (
@@ -61,8 +62,19 @@ __all__ = ["ChatOpenRouterFallback"]
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 _TRANSPORT_LOCK = threading.Lock()
+_F = TypeVar("_F", bound="Callable[..., Any]")
 ATTEMPT_EVENT = "openrouter_fallback_attempt"
 """Name of the LangChain custom event dispatched for every attempt."""
+
+
+def _signature_once(method: _F) -> _F:
+    """Precompute ``method``'s signature: ``inspect.signature`` returns ``__signature__``.
+
+    LangChain inspects ``_generate``'s signature on every call (does it take
+    ``run_manager``?); with this it is a lookup instead of a fresh inspection.
+    """
+    setattr(method, "__signature__", inspect.signature(method))  # noqa: B010
+    return method
 
 
 class ChatOpenRouterFallback(BaseChatModel):
@@ -447,6 +459,7 @@ class ChatOpenRouterFallback(BaseChatModel):
 
     # -- generation ---------------------------------------------------------------------
 
+    @_signature_once
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -459,6 +472,7 @@ class ChatOpenRouterFallback(BaseChatModel):
         message = self._executor(run_manager).invoke(self._new_run(messages, stop, kwargs))
         return _result(message)
 
+    @_signature_once
     async def _agenerate(
         self,
         messages: list[BaseMessage],
