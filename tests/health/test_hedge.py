@@ -10,7 +10,9 @@ from langchain_openrouter_fallback.emulator import Emulator
 from tests.health.conftest import PRIMARY, SECONDARY, THIRD, chain, model, requested
 
 KEEPALIVES_ONLY = {"faults": [{"model": PRIMARY, "slow_first_token": "forever"}]}
-NO_HEADERS = {"faults": [{"model": PRIMARY, "latency": 1.0}]}
+NO_HEADERS = {"faults": [{"model": PRIMARY, "hang": True}]}
+ROOMY = 20.0
+"""Seconds for a limit or hedge delay that must not fire, however loaded the machine."""
 
 
 def hedged(name: str, **hedge: float) -> object:
@@ -56,11 +58,9 @@ async def test_astream_hedge_wins_and_closes_the_slow_primary(emu):
 
 
 def test_invoke_hedge_treats_the_whole_answer_as_the_first_token(emu):
-    """Invoke: a primary that sends no headers for 1 s loses to the secondary."""
+    """Invoke: a primary that never sends headers loses to the secondary."""
     emu.set_scenario(NO_HEADERS)
-    started = time.monotonic()
     message = model(emu, hedged("hedge-invoke")).invoke("hi")
-    assert time.monotonic() - started < 0.9
     check_hedge_won(emu, message.response_metadata)
 
 
@@ -73,25 +73,30 @@ async def test_ainvoke_hedge_treats_the_whole_answer_as_the_first_token(emu):
 
 def test_a_fast_primary_is_never_hedged(emu):
     """No hedge starts when the primary answers within ``after``."""
-    message = model(emu, hedged("hedge-fast")).invoke("hi")
+    message = model(emu, hedged("hedge-fast", after=ROOMY)).invoke("hi")
     assert [("primary", "ok")] == outcomes(message.response_metadata)
     assert [PRIMARY] == requested(emu)
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
 async def test_max_parallel_caps_concurrent_attempts(emu, mode):
-    """With two slow links and ``max_parallel: 2``, the third starts only when one fails."""
+    """With two silent links and ``max_parallel: 2``, the third starts only when one fails.
+
+    Told by outcomes, not by clock gaps: the third link answers at once, so had it started
+    beside the two silent ones it would have won and the primary would be ``cancelled``;
+    it can only be ``error`` (its first-token limit) if the third waited for that failure.
+    """
     slow = [{"model": m, "slow_first_token": "forever"} for m in (PRIMARY, SECONDARY)]
     emu.set_scenario({"faults": slow})
     the_chain = hedged(f"hedge-cap-{mode}", after=0.1)
-    first = the_chain.models[0].model_copy(update={"first_token_timeout": 0.6})
+    first = the_chain.models[0].model_copy(update={"first_token_timeout": 1.0})
     llm = model(emu, the_chain.model_copy(update={"models": [first, *the_chain.models[1:]]}))
     chunks = list(llm.stream("hi")) if mode == "sync" else [c async for c in llm.astream("hi")]
-    log = emu.log
     assert [PRIMARY, SECONDARY, THIRD] == requested(emu)
-    assert log[2].time - log[0].time >= 0.5
+    attempts = chunks[-1].response_metadata["fallback"]["attempts"]
     expected = [("primary", "error"), ("secondary", "cancelled"), ("third", "ok")]
     assert expected == outcomes(chunks[-1].response_metadata)
+    assert "no first token" in attempts[0]["error"]
     assert 0 == open_responses(emu)
 
 
@@ -100,7 +105,7 @@ def test_a_hedge_that_fails_leaves_the_primary_running(emu):
     emu.set_scenario(
         {
             "faults": [
-                {"model": PRIMARY, "slow_first_token": 0.5},
+                {"model": PRIMARY, "slow_first_token": 1.5},  # under its 2 s timeout
                 {"model": SECONDARY, "error": 503},
                 {"model": THIRD, "error": 503},
             ]

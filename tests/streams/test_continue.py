@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from langchain_openrouter_fallback import FallbackChain, StreamInterruptedError
@@ -11,12 +9,12 @@ from langchain_openrouter_fallback._chain import Link
 from langchain_openrouter_fallback._errors import ErrorKind
 from langchain_openrouter_fallback._prefill import accepts_prefill, continuation_body, split_prefill
 from tests.streams.conftest import (
-    LIMIT,
     PRIMARY,
     REPLY,
     SECONDARY,
     THIRD,
     consume,
+    limits_for,
     link,
     make_chain,
     model,
@@ -52,8 +50,13 @@ def test_rejected_prefill_ends_with_the_original_break(emu, method):
 @pytest.mark.parametrize("method", METHODS)
 def test_links_without_prefill_are_skipped_then_the_break_is_raised(emu, method):
     """An OpenAI next link has no documented prefill: skipped, and the original break raised."""
-    emu.set_scenario(scenario({"stall_after": 2}))
-    chain = make_chain("continue", link(PRIMARY, "primary"), link("openai/gpt-4o", "secondary"))
+    stall = {"stall_after": 2}
+    emu.set_scenario(scenario(stall))
+    chain = make_chain(
+        "continue",
+        link(PRIMARY, "primary", **limits_for(stall)),
+        link("openai/gpt-4o", "secondary"),
+    )
     outcome = consume(model(emu, chain), method)
     error = outcome.error
     assert isinstance(error, StreamInterruptedError)
@@ -98,20 +101,20 @@ def test_link_prefill_overrides_the_vendor_default(emu, method):
 def test_first_token_limit_applies_to_continuations(emu, method):
     """A continuation that sends no first token within its limit moves on to the next link."""
     faults = {"models": {"*": {"scripted": {"reply": REPLY}}}}
+    hang = {"slow_first_token": "forever"}
     emu.set_scenario(
         {
             **scenario({"cut_after": 2}),
-            "faults": [
-                {"model": PRIMARY, "cut_after": 2},
-                {"model": SECONDARY, "slow_first_token": "forever"},
-            ],
+            "faults": [{"model": PRIMARY, "cut_after": 2}, {"model": SECONDARY, **hang}],
             **faults,
         }
     )
     chain = make_chain(
-        "continue", link(PRIMARY, "primary"), link(SECONDARY, "secondary"), link(THIRD, "third")
+        "continue",
+        link(PRIMARY, "primary"),
+        link(SECONDARY, "secondary", **limits_for(hang)),
+        link(THIRD, "third"),
     )
-    started = time.monotonic()
     outcome = consume(model(emu, chain), method)
     assert REPLY == outcome.text
     primary, secondary, third = outcome.attempts
@@ -119,21 +122,19 @@ def test_first_token_limit_applies_to_continuations(emu, method):
     assert "first_token" in secondary["error"]
     assert "continued" == third["recovered"]
     assert len(REPLY) == primary["contributed_chars"] + third["contributed_chars"]
-    assert time.monotonic() - started < 5 * LIMIT + 1
 
 
 @pytest.mark.parametrize("method", METHODS)
 def test_stall_limit_applies_while_buffering(emu, method):
     """``buffer`` still enforces the stall limit on held-back attempts."""
-    emu.set_scenario(scenario({"stall_after": 2}))
-    started = time.monotonic()
-    outcome = consume(model(emu, make_chain("buffer")), method)
+    stall = {"stall_after": 2}
+    emu.set_scenario(scenario(stall))
+    outcome = consume(model(emu, make_chain("buffer", fault=stall)), method)
     assert REPLY == outcome.text
     primary, secondary = outcome.attempts
     assert ("timeout", 0) == (primary["error_kind"], primary["contributed_chars"])
     assert "stall" in primary["error"]
     assert "buffered" == secondary["recovered"]
-    assert time.monotonic() - started < 1 + LIMIT
 
 
 def _weather(city: str) -> str:
@@ -229,17 +230,22 @@ def test_chain_document_accepts_continue():
     assert chain.models[0].prefill is True
 
 
-def test_buffer_trades_first_token_latency_for_a_clean_answer(emu):
-    """With paced tokens, ``buffer`` shows nothing until an attempt completes; ``continue`` does."""
-    paced = scenario({"cut_after": 5}, chunks=10)
-    paced["stream"]["chunk_interval"] = 0.02
-    first_token: dict[str, float] = {}
+@pytest.mark.parametrize("method", METHODS)
+def test_buffer_trades_first_token_latency_for_a_clean_answer(emu, method):
+    """``buffer`` shows nothing until an attempt completes; ``continue`` shows tokens at once.
+
+    Told by order, not by the clock (the latency itself is measured by ``benchmarks.streams``):
+    the primary is cut after 5 of 10 chunks, and the consumer looks at the emulator's log
+    when the first text reaches it.
+    """
+    requests_at_first_text: dict[str, int] = {}
     for mode in ("buffer", "continue"):
-        emu.set_scenario(paced)
-        started = time.monotonic()
-        for chunk in model(emu, make_chain(mode)).stream("Say it"):
-            if chunk.text:
-                first_token[mode] = time.monotonic() - started
-                break
-    assert first_token["continue"] < 0.1
-    assert first_token["buffer"] > 4 * 0.02 + 9 * 0.02
+        emu.set_scenario(scenario({"cut_after": 5}, chunks=10))
+        emu.clear_log()
+        outcome = consume(model(emu, make_chain(mode)), method, on_text=lambda: len(emu.log))
+        assert REPLY == outcome.text
+        requests_at_first_text[mode] = outcome.at_first_text
+        assert 2 == len(emu.log)
+    # buffer: the primary's 5 chunks were held back, and text came only from the secondary;
+    # continue: the primary's first tokens were shown while it was still streaming.
+    assert {"buffer": 2, "continue": 1} == requests_at_first_text

@@ -12,7 +12,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from langchain_openrouter_fallback import StreamInterruptedError
-from tests.streams.conftest import REPLY, Outcome, consume, make_chain, model, scenario
+from tests.streams.conftest import (
+    LIMIT,
+    PRIMARY,
+    REPLY,
+    ROOMY,
+    SECONDARY,
+    Outcome,
+    consume,
+    link,
+    make_chain,
+    model,
+    scenario,
+)
 
 MODES = ["raise", "buffer", "continue"]
 METHODS = ["stream", "astream"]
@@ -45,8 +57,9 @@ def assert_honest(outcome: Outcome, mode: str, reply: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 def test_fault_after_three_chunks(emu, mode, fault, method):
     """A primary failing after 3 of 8 chunks ends as the mode documents."""
-    emu.set_scenario(scenario(FAULTS[fault](3)))
-    outcome = consume(model(emu, make_chain(mode)), method)
+    spec = FAULTS[fault](3)
+    emu.set_scenario(scenario(spec))
+    outcome = consume(model(emu, make_chain(mode, fault=spec)), method)
     assert_honest(outcome, mode, REPLY)
     attempts = outcome.attempts
     if fault == "malformed":
@@ -94,7 +107,7 @@ def test_break_before_content_is_invisible(emu, mode, method):
 def test_hedged_streams_recover_the_same_way(emu, mode, method):
     """With hedging on, a mid-stream cut still ends as the mode documents."""
     emu.set_scenario(scenario({"cut_after": 2}))
-    outcome = consume(model(emu, make_chain(mode, hedge=2.0)), method)
+    outcome = consume(model(emu, make_chain(mode, hedge=ROOMY)), method)
     assert_honest(outcome, mode, REPLY)
     assert (outcome.error is None) == (mode != "raise")
 
@@ -124,8 +137,13 @@ def test_streams_never_lie(emu, case, data):
     """Property: for any fault position and reply, the consumer sees one answer or an error."""
     mode, reply, chunks = case["mode"], case["reply"], case["chunks"]
     after = data.draw(st.integers(0, chunks + 2), label="after")
-    emu.set_scenario(scenario(FAULTS[case["fault"]](after), reply=reply, chunks=chunks))
-    outcome = consume(model(emu, make_chain(mode)), case["method"])
+    spec = FAULTS[case["fault"]](after)
+    emu.set_scenario(scenario(spec, reply=reply, chunks=chunks))
+    # Both limits tight on a stall: some replies have no text before the stall; whichever
+    # limit fires (even early, on a loaded machine), the answer must stay honest.
+    tight = {"first_token_timeout": LIMIT, "stall_timeout": LIMIT} if "stall_after" in spec else {}
+    chain = make_chain(mode, link(PRIMARY, "primary", **tight), link(SECONDARY, "secondary"))
+    outcome = consume(model(emu, chain), case["method"])
     assert_honest(outcome, mode, reply)
     if mode != "raise":
         assert outcome.error is None, "a second link that answers always recovers"
