@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 import pytest
@@ -204,7 +205,9 @@ def test_deadline_skips_what_cannot_fit(emu):
         (a.label, a.outcome, a.error_kind) for a in attempts
     ]
     assert "chain deadline exhausted" == attempts[1].error
-    assert attempts[0].elapsed_ms < 1000
+    limit = re.search(r"within ([\d.]+) s \(total timeout\)", attempts[0].error or "")
+    assert limit is not None, attempts[0].error
+    assert float(limit[1]) <= 0.3, "the chain deadline, not the link's timeout, bounded it"
 
 
 def test_requests_with_tools_skip_links_without_tool_support(emu):

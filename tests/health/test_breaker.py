@@ -77,11 +77,11 @@ def test_half_open_lets_one_probe_through(registry):
 
 def test_retry_after_is_the_minimum_open_time(registry):
     """A Retry-After longer than the cooldown keeps the circuit open that long."""
-    fail(registry, 3, retry_after=1.0)
-    time.sleep(0.3)
+    fail(registry, 3, retry_after=30.0)
+    time.sleep(FAST.cooldown + 0.05)  # past the cooldown, however long the sleep really was
     circuit = registry.circuit(KEY)
     assert "open" == circuit.state
-    assert 0.5 < circuit.open_for <= 0.7
+    assert 25 < circuit.open_for <= 30
 
 
 def test_failure_rate_in_a_window_opens(registry):
@@ -165,15 +165,15 @@ def test_flapping_primary_gets_a_handful_of_attempts_and_comes_back(emu):
     """Down 2 s, then up: a few primary attempts while down, then the primary serves again."""
     emu.set_scenario({"faults": [{"model": PRIMARY, "flap": {"down": 2, "up": 60}}]})
     llm = model(emu, chain("flap", breaker={"failures": 3, "cooldown": 0.5}))
-    served = []
-    stop = time.monotonic() + 3.0
-    while time.monotonic() < stop:
+    served: list[str] = []
+    cap = time.monotonic() + 30  # a bound on a broken breaker, not a measurement
+    while served[-5:] != ["primary"] * 5:
+        assert time.monotonic() < cap, f"the primary never came back: {served[-10:]}"
         served.append(llm.invoke("hi").response_metadata["fallback"]["served_by"])
-        time.sleep(0.02)
+        time.sleep(0.02)  # a client's pacing; the loop ends on what was served
     down = [e for e in emu.log if e.body["model"] == PRIMARY and e.status == 503]
-    assert len(served) > 50
+    assert "secondary" in served
     assert 3 <= len(down) <= 3 + 2 / 0.5 + 1
-    assert ["primary"] * 5 == served[-5:]
 
 
 def test_unreachable_redis_falls_back_to_local_state_and_logs_once(emu, caplog):
