@@ -32,7 +32,6 @@ def test_first_token_timeout_on_the_constructor(method):
     first = result.attempts[0]
     assert ("timeout", PRIMARY) == (first["error_kind"], first["label"])
     assert "within 0.5 s" in first["error"]
-    assert result.seconds < 5
 
 
 @pytest.mark.parametrize("method", STREAMS)
@@ -44,8 +43,7 @@ def test_stall_timeout_and_stream_recovery_on_the_constructor(method):
         result = run(llm, method)
     assert result.error is None, result.error
     assert SECONDARY == result.served_by
-    assert "stall" in result.attempts[0]["error"]
-    assert result.seconds < 3
+    assert "stream stalled within 0.5 s" in result.attempts[0]["error"]
 
 
 @pytest.mark.parametrize("method", STREAMS)
@@ -77,7 +75,7 @@ def test_timeout_on_the_constructor(method):
         result = run(shorthand(server, timeout=0.5), method)
     assert SECONDARY == result.served_by
     assert "timeout" == result.attempts[0]["error_kind"]
-    assert result.seconds < 5
+    assert "within 0.5 s (total timeout)" in result.attempts[0]["error"]
 
 
 @pytest.mark.parametrize("method", STREAMS)

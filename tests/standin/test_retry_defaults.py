@@ -94,8 +94,7 @@ def test_a_retry_that_cannot_fit_the_deadline_moves_on(method):
         result = run(llm, method)
         seen = server.models_seen()
     assert "secondary" == result.served_by
-    assert [PRIMARY, SECONDARY] == seen
-    assert result.seconds < 3
+    assert [PRIMARY, SECONDARY] == seen  # a 5 s wait would have left no time for it
 
 
 @pytest.mark.parametrize("settings", [{"transient": False}, {"max_retries": 0}])
