@@ -209,6 +209,8 @@ class Received:
     error: str | None
     link: str | None
     seconds: float
+    models: set[str]
+    """The ``model`` field of the answer or of every chunk (the model id that served)."""
 
 
 def ask(client: Any, *, stream: bool, chain: str = "c") -> Received:
@@ -223,11 +225,14 @@ def ask(client: Any, *, stream: bool, chain: str = "c") -> Received:
     parsed = raw.parse()
     if not stream:
         text = parsed.choices[0].message.content
-        return Received(text, None, link, time.monotonic() - started)
+        return Received(text, None, link, time.monotonic() - started, {parsed.model})
     pieces: list[str] = []
+    models: set[str] = set()
     failure: str | None = None
     try:
-        pieces.extend(c.choices[0].delta.content or "" for c in parsed if c.choices)
+        for chunk in parsed:
+            models.add(chunk.model)
+            pieces.extend(c.delta.content or "" for c in chunk.choices[:1])
     except openai.APIError as exc:
         failure = str(exc)
-    return Received("".join(pieces), failure, link, time.monotonic() - started)
+    return Received("".join(pieces), failure, link, time.monotonic() - started, models)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 import litellm_config
-from tests.litellm_config.conftest import chain
+from tests.litellm_config.conftest import TEST_KEY, P, S, answer_of, chain, stream_chain
+from tests.standin import keepalive_only
 
 
 def _run(code: str) -> subprocess.CompletedProcess[str]:
@@ -45,3 +47,26 @@ def test_config_names_the_plugin_and_each_link_its_limits():
     assert "litellm_config.proxy_plugin.handler" in config["litellm_settings"]["callbacks"]
     limits = [d["model_info"]["openrouter_fallback"] for d in config["model_list"]]
     assert [{"timeout": 9, "first_token_timeout": 1}, {"stall_timeout": 2}] == limits
+
+
+@pytest.mark.litellm
+@pytest.mark.timeout(300)
+async def test_an_in_process_router_with_the_plugin_enforces_first_token(
+    litellm, standin, monkeypatch
+):
+    """README: `litellm.callbacks.append(handler)` gives a Router the proxy's limits (async)."""
+    from litellm_config import proxy_plugin  # noqa: PLC0415 - imports litellm, as LiteLLM would
+
+    monkeypatch.setenv("OPENROUTER_API_KEY", TEST_KEY)
+    kwargs = litellm_config.router_kwargs(stream_chain(), api_base=standin.base_url)
+    standin.script(P, keepalive_only(30))
+    litellm.callbacks.append(proxy_plugin.handler)
+    try:
+        response = await litellm.Router(**kwargs).acompletion(
+            model="c", messages=[{"role": "user", "content": "hi"}], stream=True
+        )
+        text = "".join([c.choices[0].delta.content or "" async for c in response if c.choices])
+    finally:
+        litellm.callbacks.remove(proxy_plugin.handler)
+    assert answer_of(S) == text
+    assert [P, S] == standin.models_seen()

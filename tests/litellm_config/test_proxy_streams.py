@@ -62,6 +62,7 @@ def test_stream_keepalive_only_primary_is_cut_at_first_token_timeout(client, sta
     standin.script(P, keepalive_only(KEEPALIVE_SECONDS))
     got = ask(client, stream=True)
     assert (answer_of(S), None, "c/secondary") == (got.text, got.error, got.link)
+    assert {S} == got.models
     assert got.seconds < KEEPALIVE_SECONDS
     assert [P, S] == standin.models_seen()
 
@@ -85,10 +86,12 @@ def test_stream_paced_below_the_stall_limit_completes(client, standin):
 
 
 def test_stream_inband_error_before_content_falls_back(client, standin):
-    """An in-band error before any content: the secondary's text, and the header names it."""
+    """An in-band error before any content: the secondary's text, and the header and every
+    chunk's ``model`` name it (nothing of the primary's stream reached the client)."""
     standin.script(P, stream(inband_error={"code": 502, "message": "upstream died"}, error_after=0))
     got = ask(client, stream=True)
     assert (answer_of(S), None, "c/secondary") == (got.text, got.error, got.link)
+    assert {S} == got.models
     assert [P, S] == standin.models_seen()
 
 
