@@ -79,8 +79,9 @@ def test_stream_stall_after_content_is_an_error_event(client, standin):
 
 
 def test_stream_paced_below_the_stall_limit_completes(client, standin):
-    """Gaps shorter than ``stall_timeout`` (keep-alives in between) are a healthy stream."""
-    standin.script(P, stream(["slow ", "but ", "fine"], gap=0.5, keepalives=2, keepalive_gap=0.3))
+    """Gaps shorter than ``stall_timeout`` are a healthy stream (first piece at once: the
+    first-token limit is not under test here, and 1 s is tight on a loaded machine)."""
+    standin.script(P, stream(["slow ", "but ", "fine"], gap=0.5, keepalives=0))
     got = ask(client, stream=True)
     assert ("slow but fine", None, "c/primary") == (got.text, got.error, got.link)
 
