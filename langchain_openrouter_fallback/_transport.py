@@ -270,58 +270,65 @@ class SSEDecoder:
 
 
 class _Watchdog:
-    """One daemon thread that shuts down sockets of sync attempts whose deadline passed."""
+    """One daemon thread that shuts down sockets of sync attempts whose deadline passed.
+
+    Per request it costs a heap push under a lock: the thread is woken only when a deadline
+    comes before the one it sleeps until, and finished entries are dropped as new ones come.
+    """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._heap: list[tuple[float, int, int, _Watch]] = []
         self._counter = itertools.count()
         self._thread: threading.Thread | None = None
+        self._sleep_until = math.inf
+        """When the thread wakes up by itself (``inf``: only when notified)."""
 
     def watch(self, progress: Progress, sock: socket.socket | None) -> _Watch:
         entry = _Watch(progress, sock)
         progress.rearm = lambda: self._rearm(entry)
         with self._cond:
+            self._drop_finished()
             self._push(entry)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="openrouter-fallback-watchdog", daemon=True
                 )
                 self._thread.start()
-            self._wake_if_first(entry)
         return entry
 
     def _rearm(self, entry: _Watch) -> None:
         with self._cond:
             self._push(entry)
-            self._wake_if_first(entry)
 
-    def _wake_if_first(self, entry: _Watch) -> None:
-        # Waking the thread costs a context switch per request; it only needs to know when
-        # this deadline comes before the one it already sleeps until.
-        if self._heap[0][3] is entry:
-            self._cond.notify()
+    def _drop_finished(self) -> None:
+        heap = self._heap
+        while heap and (heap[0][3].cancelled or heap[0][2] != heap[0][3].generation):
+            heapq.heappop(heap)
 
     def _push(self, entry: _Watch) -> None:
         when, _ = entry.progress.next_deadline()
         entry.progress.armed_at = when
         entry.generation += 1  # older heap items for this entry become stale
         heapq.heappush(self._heap, (when, next(self._counter), entry.generation, entry))
+        if when < self._sleep_until:  # the thread would oversleep this deadline
+            self._cond.notify()
 
     def _run(self) -> None:
         with self._cond:
             while True:
+                self._drop_finished()
                 if not self._heap:
+                    self._sleep_until = math.inf
                     self._cond.wait()
                     continue
-                when, _, generation, entry = self._heap[0]
-                if entry.cancelled or generation != entry.generation:
-                    heapq.heappop(self._heap)  # finished or re-armed: drop it now, due or not
-                    continue
+                when, _, _, entry = self._heap[0]
                 now = time.monotonic()
                 if when > now:
+                    self._sleep_until = when
                     self._cond.wait(when - now)
                     continue
+                self._sleep_until = now  # awake: pushes from here on need no notify
                 heapq.heappop(self._heap)
                 current, reason = entry.progress.next_deadline()
                 if current > now:

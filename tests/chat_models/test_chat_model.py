@@ -398,3 +398,20 @@ def test_async_calls_work_across_event_loops(emu):
         asyncio.run(llm.ainvoke("x")).response_metadata["fallback"]["served_by"] for _ in range(3)
     ]
     assert ["primary"] * 3 == served
+
+
+def test_keepalives_are_cut_on_time_after_many_finished_attempts(emu):
+    """The watchdog (the only limit once headers are in) still fires after it has dropped
+    hundreds of finished attempts: keep-alives alone never reach a first token."""
+    llm = model(emu, [
+        {"model": PRIMARY, "label": "primary", "first_token_timeout": 1},
+        {"model": SECONDARY, "label": "secondary"},
+    ], breaker={"enabled": False})  # fmt: skip
+    for _ in range(200):
+        assert "primary" == llm.invoke("hi").response_metadata["fallback"]["served_by"]
+    emu.set_scenario({"faults": [{"model": PRIMARY, "slow_first_token": "forever"}]})
+    *_, last = llm.stream("hi")
+    fallback = last.response_metadata["fallback"]
+    assert "secondary" == fallback["served_by"]
+    first = fallback["attempts"][0]
+    assert ("primary", "timeout") == (first["label"], first["error_kind"])
