@@ -402,8 +402,22 @@ def _failure_from_exception(exc: BaseException, progress: Progress) -> AttemptFa
 
 
 def _json_event(raw: bytes) -> SSEEvent:
-    """A whole JSON body answering a stream request, as the one event it stands for."""
+    """A whole JSON body answering a stream request, as the one event it stands for.
+
+    A body that is not JSON is ``malformed``, as on a non-stream request.
+    """
+    _json_or_malformed(raw, 200)
     return SSEEvent(data=raw.strip().decode("utf-8", "replace") or "null")
+
+
+def _json_or_malformed(raw: bytes, status: int) -> Any:
+    """The parsed body; a body that is not JSON is a ``malformed`` failure."""
+    try:
+        return parse_json_body(raw)
+    except ValueError:
+        snippet = raw[:200].decode("utf-8", "replace")
+        msg = f"response body is not JSON: {snippet!r}"
+        raise AttemptFailure(ErrorKind.MALFORMED, msg, status_code=status) from None
 
 
 def _error_body(raw: bytes) -> Any:
@@ -586,11 +600,4 @@ class Transport:
     def _parse(self, response: httpx.Response, raw: bytes) -> Any:
         if response.status_code >= 400:  # noqa: PLR2004
             raise self._status_failure(response, raw)
-        try:
-            return parse_json_body(raw)
-        except ValueError:
-            snippet = raw[:200].decode("utf-8", "replace")
-            msg = f"response body is not JSON: {snippet!r}"
-            raise AttemptFailure(
-                ErrorKind.MALFORMED, msg, status_code=response.status_code
-            ) from None
+        return _json_or_malformed(raw, response.status_code)

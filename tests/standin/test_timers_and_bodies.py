@@ -18,6 +18,7 @@ from langchain_openrouter_fallback import ChatOpenRouterFallback, FallbackChain
 from langchain_openrouter_fallback._run import DEFAULT_FIRST_TOKEN_TIMEOUT
 from tests.standin import (
     FRAMINGS,
+    Reply,
     StandIn,
     auto,
     completion,
@@ -295,3 +296,18 @@ def test_streams_have_a_default_first_token_limit():
     primary = result.attempts[0]
     assert primary["error_kind"] == "timeout"
     assert f"no first token within {DEFAULT_FIRST_TOKEN_TIMEOUT:g} s" in primary["error"]
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+@pytest.mark.parametrize("method", METHODS)
+def test_non_json_body_labelled_json_is_malformed_both_ways(framing, method):
+    """``application/json`` that is not JSON is ``malformed``, stream request or not."""
+    with StandIn() as server:
+        body = b"<html>upstream proxy error</html>"
+        server.script(PRIMARY, Reply(events=((0.0, body),), framing=framing))
+        llm = make_model(server, {"timeout": 5})
+        result = run(llm, method)
+    assert result.served_by == "secondary"
+    primary = result.attempts[0]
+    assert (primary["error_kind"], primary["status_code"]) == ("malformed", 200)
+    assert "not JSON" in primary["error"]
