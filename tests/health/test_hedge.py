@@ -38,7 +38,10 @@ def check_hedge_won(emu: Emulator, metadata: dict) -> None:
     assert "secondary" == metadata["fallback"]["served_by"]
     assert [("primary", "cancelled"), ("secondary", "ok")] == outcomes(metadata)
     assert "lost the hedge to secondary" == metadata["fallback"]["attempts"][0]["error"]
-    assert [PRIMARY, SECONDARY] == requested(emu)
+    # One request each at most; not their arrival order: on a loaded machine the emulator may
+    # read the hedge first, or never read a primary cancelled before its request got through.
+    seen = requested(emu)
+    assert (1, True) == (seen.count(SECONDARY), seen.count(PRIMARY) <= 1), seen
     assert 0 == open_responses(emu)
 
 
@@ -92,7 +95,8 @@ async def test_max_parallel_caps_concurrent_attempts(emu, mode):
     first = the_chain.models[0].model_copy(update={"first_token_timeout": 1.0})
     llm = model(emu, the_chain.model_copy(update={"models": [first, *the_chain.models[1:]]}))
     chunks = list(llm.stream("hi")) if mode == "sync" else [c async for c in llm.astream("hi")]
-    assert [PRIMARY, SECONDARY, THIRD] == requested(emu)
+    seen = requested(emu)  # the third last and once; the two silent ones in either order
+    assert (THIRD, 1, 1, 1) == (seen[-1], *map(seen.count, (PRIMARY, SECONDARY, THIRD))), seen
     attempts = chunks[-1].response_metadata["fallback"]["attempts"]
     expected = [("primary", "error"), ("secondary", "cancelled"), ("third", "ok")]
     assert expected == outcomes(chunks[-1].response_metadata)
