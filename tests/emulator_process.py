@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from tests.processes import stop
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -70,9 +72,4 @@ def run_emulator(scenario: dict[str, Any], workdir: Path) -> Iterator[EmulatorPr
             raise RuntimeError(msg + errors.read_text()[-2000:])
         yield EmulatorProcess(process, line.removeprefix(READY).strip())
     finally:
-        process.terminate()
-        try:
-            process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+        stop(process)

@@ -14,6 +14,7 @@ import pytest
 from langchain_openrouter_fallback import ChatOpenRouterFallback, FallbackChain
 from langchain_openrouter_fallback.emulator import Emulator
 from tests.conftest import KEY
+from tests.processes import free_port
 
 PRIMARY = "openai/gpt-4o-mini"
 SECONDARY = "anthropic/claude-haiku-4.5"
@@ -39,13 +40,6 @@ def model(emu: Emulator, the_chain: FallbackChain) -> ChatOpenRouterFallback:
 def requested(emu: Emulator) -> list[str]:
     """The model each logged request asked for, in arrival order."""
     return [entry.body["model"] for entry in emu.log]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _ping(port: int) -> bool:

@@ -22,7 +22,8 @@ from langchain_openrouter_fallback._health import (
 )
 from langchain_openrouter_fallback._health_redis import RedisBackend
 from langchain_openrouter_fallback.emulator import Emulator
-from tests.health.conftest import PRIMARY, chain, free_port, model, requested
+from tests.health.conftest import PRIMARY, chain, model, requested
+from tests.processes import free_port
 
 KEY = ("chain", "link")
 FAST = BreakerPolicy(failures=3, cooldown=0.2)

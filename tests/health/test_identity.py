@@ -14,7 +14,8 @@ from langchain_openrouter_fallback import ChatOpenRouterFallback, FallbacksExhau
 from langchain_openrouter_fallback._health import HealthRegistry
 from langchain_openrouter_fallback._health_redis import RedisBackend
 from langchain_openrouter_fallback.emulator import Emulator
-from tests.health.conftest import PRIMARY, SECONDARY, THIRD, free_port, requested
+from tests.health.conftest import PRIMARY, SECONDARY, THIRD, requested
+from tests.processes import free_port
 
 DOWN = {"faults": [{"model": PRIMARY, "error": 503}]}
 

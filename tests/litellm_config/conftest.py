@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import pytest
 import litellm_config
 from langchain_openrouter_fallback import FallbackChain
 from langchain_openrouter_fallback.emulator import Emulator
+from tests.processes import free_port, stop
 from tests.standin import Reply, StandIn, auto
 
 if TYPE_CHECKING:
@@ -67,12 +67,6 @@ def chain(**overrides: Any) -> FallbackChain:
 def models_called(emu: Emulator) -> list[str]:
     """Requested model ids, in order, from the emulator's log."""
     return [entry.body["model"] for entry in emu.log]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_live(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -129,12 +123,7 @@ def run_proxy(config_text: str, work: Path, **env_overrides: str) -> Iterator[st
         _wait_live(url, process, log)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop(process, timeout=10)
 
 
 # -- one proxy for the stream tests (test_proxy_streams, test_parity_streams) ------------------
