@@ -56,17 +56,21 @@ def test_a_second_process_skips_the_link_the_first_one_tripped(emu, redis_url):
 
 def test_only_one_of_many_concurrent_callers_gets_the_half_open_probe(redis_url):
     """The Lua script claims the probe atomically across clients (one per simulated process)."""
-    policy = BreakerPolicy(failures=1, cooldown=0.1)
     backends = [RedisBackend(redis_url) for _ in range(16)]
     registries = [HealthRegistry(backend) for backend in backends]
-    registries[0].record_failure(("c", "l"), policy, ErrorKind.SERVER)
-    time.sleep(0.15)
+    registries[0].record_failure(
+        ("c", "l"), BreakerPolicy(failures=1, cooldown=0.1), ErrorKind.SERVER
+    )
+    time.sleep(0.15)  # past the 0.1 s the circuit stays open: it is half-open now
+    # A probe is out for one cooldown of the claiming policy: a long one, so that the claims of
+    # 16 threads on a loaded core all land while the first probe is still out.
+    claiming = BreakerPolicy(failures=1, cooldown=60)
     allowed: list[bool] = []
     barrier = threading.Barrier(len(registries))
 
     def claim(registry: HealthRegistry) -> None:
         barrier.wait()
-        allowed.append(registry.allow(("c", "l"), policy))
+        allowed.append(registry.allow(("c", "l"), claiming))
 
     threads = [threading.Thread(target=claim, args=(r,)) for r in registries]
     for thread in threads:
