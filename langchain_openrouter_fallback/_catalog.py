@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -51,6 +51,19 @@ class ModelInfo:
     """USD per completion token."""
     canonical_slug: str | None = None
     is_moderated: bool = False
+    _capabilities: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Read on every planned request; computed once per catalog entry.
+        flags = {
+            "tools": self.supports_tools,
+            "json_schema": self.supports_json_schema,
+            "json_mode": self.supports_json_mode,
+            "vision": self.supports_vision,
+            "reasoning": self.supports_reasoning,
+        }
+        capabilities = frozenset(name for name, ok in flags.items() if ok)
+        object.__setattr__(self, "_capabilities", capabilities)
 
     @property
     def supports_tools(self) -> bool:
@@ -84,14 +97,7 @@ class ModelInfo:
 
     def capabilities(self) -> frozenset[str]:
         """Capability names as used by a chain's ``requires``."""
-        flags = {
-            "tools": self.supports_tools,
-            "json_schema": self.supports_json_schema,
-            "json_mode": self.supports_json_mode,
-            "vision": self.supports_vision,
-            "reasoning": self.supports_reasoning,
-        }
-        return frozenset(name for name, ok in flags.items() if ok)
+        return self._capabilities
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float | None:
         """USD cost of a call, from catalog prices (``None`` when unpriced)."""

@@ -135,6 +135,7 @@ class ChainRun:
         self._free_only = False
         self._recovering: Recovery | None = None
         self.budget = Budget(chain.max_cost, catalog)
+        self._keys: dict[int, Key] = {}
 
     # -- driving -------------------------------------------------------------------------
 
@@ -372,7 +373,11 @@ class ChainRun:
         return Try(step, self._progress(step), retry, self._recovering, reserved=reserved)
 
     def _key(self, step: Step) -> Key:
-        return circuit_key(self.endpoint, step.links)
+        # Asked before and after each attempt; steps live as long as the run.
+        key = self._keys.get(id(step))
+        if key is None:
+            key = self._keys[id(step)] = circuit_key(self.endpoint, step.links)
+        return key
 
     def _fill(self, attempt: Attempt, action: Try) -> None:
         attempt.elapsed_ms = round(action.progress.elapsed_ms, 1)

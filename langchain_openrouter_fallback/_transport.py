@@ -40,7 +40,7 @@ from langchain_openrouter_fallback._errors import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterator
+    from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 
 __all__ = [
     "AttemptFailure",
@@ -128,25 +128,28 @@ class Progress:
     expired: str | None = None
     """Which limit fired (``total``, ``first_token``, ``stall``), once one has."""
     responded: bool = False
-    """The response's status line and headers arrived (see :meth:`trace`)."""
+    """The response's status line and headers arrived (set by :class:`Transport`)."""
     armed_at: float = math.inf
     """The deadline the watchdog is currently waiting for (sync only)."""
     rearm: Callable[[], None] | None = None
     request_sent: bool = False
     """The request went out: its headers were written and its body followed (see :meth:`trace`)."""
 
-    def trace(self, event: str, _info: object) -> None:
-        """The httpx ``trace`` extension (sync): a request body starts, response headers end.
+    def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        """The httpx ``trace`` extension (sync): the request counts as sent once its body starts.
 
         Not ``send_request_body.complete``: an async write can be cancelled after its bytes
         left (anyio yields once more), and a request the upstream may have read must count.
+        The hook then takes itself off the request: httpcore would call it at every later
+        phase (~2 us each), and the transport knows the headers are in when ``stream`` returns.
         """
         if event.endswith("send_request_body.started"):
             self.request_sent = True
-        elif event.endswith("receive_response_headers.complete"):
-            self.responded = True
+            request = info.get("request")
+            if request is not None:
+                request.extensions.pop("trace", None)
 
-    async def atrace(self, event: str, info: object) -> None:
+    async def atrace(self, event: str, info: Mapping[str, Any]) -> None:
         """Async twin of :meth:`trace` (the async client awaits its trace callback)."""
         self.trace(event, info)
 
@@ -495,6 +498,7 @@ class Transport:
                 timeout=progress.httpx_timeout(),
                 extensions={"trace": progress.trace},
             ) as response:
+                progress.responded = True
                 watch = _watch_body(progress, response)
                 raw = response.read()
                 progress.check()
@@ -516,6 +520,7 @@ class Transport:
                     timeout=progress.async_timeout(),
                     extensions={"trace": progress.atrace},
                 ) as response:
+                    progress.responded = True
                     raw = await response.aread()
                     return self._parse(response, raw), response.headers
         except TimeoutError:
@@ -535,6 +540,7 @@ class Transport:
                 timeout=progress.httpx_timeout(),
                 extensions={"trace": progress.trace},
             ) as response:
+                progress.responded = True
                 if response.status_code >= 400:  # noqa: PLR2004
                     raise self._status_failure(response, response.read())
                 watch = _watch_body(progress, response)
@@ -572,6 +578,7 @@ class Transport:
                             extensions={"trace": progress.atrace},
                         )
                     )
+                    progress.responded = True
                     if response.status_code >= 400:  # noqa: PLR2004
                         raise self._status_failure(response, await response.aread())
                 if _is_json(response):

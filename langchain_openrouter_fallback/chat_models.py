@@ -7,7 +7,7 @@ import os
 import threading
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, get_args, overload
 
 from langchain_core.callbacks.manager import ahandle_event, handle_event
 from langchain_core.language_models import (
@@ -288,14 +288,24 @@ class ChatOpenRouterFallback(BaseChatModel):
             or DEFAULT_BASE_URL
         )
 
+    def _private(self) -> dict[str, Any]:
+        """Pydantic's store of private attributes, for reads on every call.
+
+        ``self._health`` goes through ``BaseModel.__getattr__``, which costs ~3 us a read
+        (pydantic probes the attribute for ``__get__`` by catching an AttributeError).
+        """
+        return cast("dict[str, Any]", self.__pydantic_private__)
+
     @property
     def _transport(self) -> Transport:
         # Created once, under a lock: batch() reaches here from several threads at once.
-        if self._transport_instance is None:
+        private = self._private()
+        if private["_transport_instance"] is None:
             with _TRANSPORT_LOCK:
-                if self._transport_instance is None:
-                    self._transport_instance = self._new_transport()
-        return self._transport_instance
+                if private["_transport_instance"] is None:
+                    private["_transport_instance"] = self._new_transport()
+        transport: Transport = private["_transport_instance"]
+        return transport
 
     def _new_transport(self) -> Transport:
         headers = {"User-Agent": "langchain-openrouter-fallback"}
@@ -329,15 +339,17 @@ class ChatOpenRouterFallback(BaseChatModel):
         A registry given explicitly (``_health``) or ``private_breakers`` wins over
         ``shared_state``.
         """
-        if self._health is default_registry():
+        private = self._private()
+        health: HealthRegistry = private["_health"]
+        if health is default_registry():
             if self.private_breakers:
                 with _TRANSPORT_LOCK:
-                    if self._health is default_registry():
-                        self._health = HealthRegistry()
-                return self._health
+                    if private["_health"] is health:
+                        private["_health"] = HealthRegistry()
+                return cast("HealthRegistry", private["_health"])
             if self.chain.shared_state is not None:
                 return shared_registry(self.chain.shared_state)
-        return self._health
+        return health
 
     def _circuit_keys(self) -> dict[str, Key]:
         """The circuit of each step of the chain, by step label (server mode: ``a+b+c``)."""
