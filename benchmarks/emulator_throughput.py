@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import queue as queue_module
 import re
 import time
 
@@ -49,6 +50,22 @@ async def _completions(base_url: str, seconds: float, connections: int) -> tuple
         return ok, errors, time.perf_counter() - start
 
 
+async def _read_body(reader: asyncio.StreamReader, head: bytes) -> None:
+    """Read one body off a keep-alive connection (``Content-Length`` or chunked framing)."""
+    length = re.search(rb"content-length: (\d+)", head, re.IGNORECASE)
+    if length is not None:
+        await reader.readexactly(int(length.group(1)))
+        return
+    if not re.search(rb"transfer-encoding: chunked", head, re.IGNORECASE):
+        msg = f"a body that ends with the connection cannot be kept alive: {head!r}"
+        raise ValueError(msg)
+    while True:  # OpenRouter (and the emulator) send JSON chunked while padding it
+        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+        await reader.readexactly(size + 2)  # the chunk and its CRLF (the last: the end)
+        if size == 0:
+            return
+
+
 async def _raw_completions(
     base_url: str, seconds: float, connections: int
 ) -> tuple[int, int, float]:
@@ -69,8 +86,7 @@ async def _raw_completions(
         while time.perf_counter() < deadline:
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
-            length = int(re.search(rb"content-length: (\d+)", head, re.IGNORECASE).group(1))
-            await reader.readexactly(length)
+            await _read_body(reader, head)
             if head.startswith(b"HTTP/1.1 200"):
                 ok += 1
             else:
@@ -125,9 +141,16 @@ def _in_child(base_url: str, mode: str, arg: float, connections: int = 50) -> tu
     queue = ctx.Queue()
     proc = ctx.Process(target=_load, args=(base_url, mode, arg, connections, queue))
     proc.start()
-    result = queue.get()
-    proc.join()
-    return result
+    while True:  # a load generator that died must not leave the benchmark waiting forever
+        try:
+            result = queue.get(timeout=1)
+        except queue_module.Empty:
+            if not proc.is_alive():
+                msg = f"the {mode} load generator exited with code {proc.exitcode}"
+                raise RuntimeError(msg) from None
+            continue
+        proc.join()
+        return result
 
 
 def main() -> None:

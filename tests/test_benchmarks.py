@@ -1,0 +1,71 @@
+"""``make bench`` runs to the end: each benchmark, at its smallest size, exits 0 with its figures.
+
+Only that it runs and prints what the README quotes; speed is never judged here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+SMALL = {
+    "startup": ["--runs", "1"],
+    "overhead": ["--rounds", "2", "-n", "3"],
+    "emulator_throughput": ["--seconds", "0.3", "--connections", "4", "--streams", "10"],
+    "streams": ["--runs", "1", "--latency", "0.01", "--interval", "0.001"],
+}
+
+
+def _run(name: str) -> str:
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    done = subprocess.run(
+        [sys.executable, "-m", f"benchmarks.{name}", *SMALL[name]],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def _figures(out: str) -> dict:
+    """The JSON line a benchmark ends with."""
+    return json.loads(out.strip().splitlines()[-1])
+
+
+@pytest.mark.timeout(300)
+def test_startup_prints_every_budget():
+    figures = _figures(_run("startup"))["startup_over_baseline_s"]
+    assert {"help-pydantic_yaml", "validate-pydantic_yaml", "ours-base_chat_httpx"} <= set(figures)
+
+
+@pytest.mark.timeout(300)
+def test_overhead_prints_the_decomposition():
+    out = _run("overhead")
+    figures = _figures(out)["per_call_ms"]
+    assert {"floor", "raw", "both", "ours", "over"} <= set(figures["median"])
+    assert "goal <= 0.3 ms" in out
+
+
+@pytest.mark.timeout(300)
+def test_emulator_throughput_reads_every_framing_the_emulator_sends():
+    """Its raw keep-alive client once assumed ``Content-Length`` and hung on chunked JSON."""
+    out = _run("emulator_throughput")
+    assert "0 errors" in out
+    assert "10/10 concurrent streams completed" in out
+
+
+@pytest.mark.timeout(300)
+def test_streams_table_has_every_recovery():
+    out = _run("streams")
+    for recovery in ("raise", "buffer", "continue"):
+        assert f"| {recovery}" in out
