@@ -1,6 +1,7 @@
-"""``make bench`` runs to the end: each benchmark, at its smallest size, exits 0 with its figures.
+"""``make bench`` runs to the end: each benchmark at a small size exits 0 with its figures.
 
-Only that it runs and prints what the README quotes; speed is never judged here.
+Only that it runs and prints what the README quotes; speed is never judged here. ``compare``
+(fixed workloads of a few minutes) is left to ``make bench``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ SMALL = {
     "overhead": ["--rounds", "2", "-n", "3"],
     "emulator_throughput": ["--seconds", "0.3", "--connections", "4", "--streams", "10"],
     "streams": ["--runs", "1", "--latency", "0.01", "--interval", "0.001"],
+    "health": ["--runs", "2", "--down", "0.3", "--up", "0.2"],
 }
 
 
@@ -69,3 +71,10 @@ def test_streams_table_has_every_recovery():
     out = _run("streams")
     for recovery in ("raise", "buffer", "continue"):
         assert f"| {recovery}" in out
+
+
+@pytest.mark.timeout(300)
+def test_health_prints_both_tables():
+    out = _run("health")
+    assert "Hedged time to first token" in out
+    assert "litellm.Router, router_kwargs(chain)" in out
