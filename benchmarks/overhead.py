@@ -16,7 +16,7 @@ rounds (each round times every contender once, ``-n`` calls each):
 
 The goal (issue 16) is ``ours - (floor + raw) <= 0.3 ms``. It is judged on the median over
 rounds of each round's own ``ours - floor - raw``: rounds are interleaved, so a slow moment
-of a shared machine slows all three of a round alike and the difference cancels it. The
+of a shared machine slows every contender of a round alike and the difference cancels it. The
 medians of each contender and the best round are printed too (wall clock; process CPU
 time beside it). ``ours - (floor, then raw)`` is what the chain adds over a LangChain call
 that makes the same HTTP request.
