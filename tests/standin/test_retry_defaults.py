@@ -6,12 +6,13 @@ One quick retry on the same link after HTTP 500/502/504 or a reset before any re
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from langchain_openrouter_fallback import ChatOpenRouterFallback, FallbackChain
-from tests.standin import FRAMINGS, Reply, StandIn, error, hang, reset
+from tests.standin import FRAMINGS, Reply, StandIn, completion, error, hang, reset
 from tests.standin.test_timers_and_bodies import METHODS, PRIMARY, SECONDARY, run
 
 KEY = "standin-test-key-0000"
@@ -106,6 +107,26 @@ def test_transient_retries_can_be_turned_off(settings):
         seen = server.models_seen()
     assert "secondary" == result.served_by
     assert [PRIMARY, SECONDARY] == seen
+
+
+@pytest.mark.parametrize("abort", ["reset", "cut"])
+@pytest.mark.parametrize("method", METHODS)
+def test_a_body_cut_after_the_headers_is_not_retried(abort, method):
+    """Only a reset *before* any response byte is retried: the upstream answered and then broke,
+    so the next link serves (the headers arrived; the same link may well break again)."""
+    whole = completion("Hello from a body that never ends.")
+    half = whole.events[0][1][:20]
+    # A cut declares a longer Content-Length; a reset breaks a chunked body before its end.
+    framing = "chunked" if abort == "reset" else "length"
+    broken = replace(whole, events=((0.0, half),), abort=abort, framing=framing)
+    with StandIn() as server:
+        server.script(PRIMARY, broken)
+        result = run(chat(server), method)
+        seen = server.models_seen()
+    assert "secondary" == result.served_by
+    assert [PRIMARY, SECONDARY] == seen
+    assert [("primary", "error", 0), ("secondary", "ok", 0)] == outcomes(result.attempts)
+    assert result.attempts[0]["request_sent"]
 
 
 def test_a_refused_connection_is_not_retried():
