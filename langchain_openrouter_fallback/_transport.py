@@ -487,17 +487,35 @@ class Transport:
             await self._aclient.aclose()
             self._aclient = None
 
+    def _post(
+        self, body: dict[str, Any], progress: Progress
+    ) -> contextlib.AbstractContextManager[httpx.Response]:
+        """The sync POST: httpx bounds the wait for headers, the trace marks the request sent."""
+        return self.client.stream(
+            "POST",
+            self._url,
+            json=body,
+            timeout=progress.httpx_timeout(),
+            extensions={"trace": progress.trace},
+        )
+
+    def _apost(
+        self, body: dict[str, Any], progress: Progress
+    ) -> contextlib.AbstractAsyncContextManager[httpx.Response]:
+        """The async POST: httpx bounds only connecting; the caller's clock bounds reads."""
+        return self.aclient.stream(
+            "POST",
+            self._url,
+            json=body,
+            timeout=progress.async_timeout(),
+            extensions={"trace": progress.atrace},
+        )
+
     def request(self, body: dict[str, Any], progress: Progress) -> tuple[Any, httpx.Headers]:
         """POST a non-streaming body; returns the parsed JSON body and the headers."""
         watch: _Watch | None = None
         try:
-            with self.client.stream(
-                "POST",
-                self._url,
-                json=body,
-                timeout=progress.httpx_timeout(),
-                extensions={"trace": progress.trace},
-            ) as response:
+            with self._post(body, progress) as response:
                 progress.responded = True
                 watch = _watch_body(progress, response)
                 raw = response.read()
@@ -513,13 +531,7 @@ class Transport:
         """Async twin of :meth:`request`."""
         try:
             async with asyncio.timeout_at(progress.next_deadline()[0]):
-                async with self.aclient.stream(
-                    "POST",
-                    self._url,
-                    json=body,
-                    timeout=progress.async_timeout(),
-                    extensions={"trace": progress.atrace},
-                ) as response:
+                async with self._apost(body, progress) as response:
                     progress.responded = True
                     raw = await response.aread()
                     return self._parse(response, raw), response.headers
@@ -533,13 +545,7 @@ class Transport:
         """POST a streaming body and yield SSE events until the body ends."""
         watch: _Watch | None = None
         try:
-            with self.client.stream(
-                "POST",
-                self._url,
-                json=body,
-                timeout=progress.httpx_timeout(),
-                extensions={"trace": progress.trace},
-            ) as response:
+            with self._post(body, progress) as response:
                 progress.responded = True
                 if response.status_code >= 400:  # noqa: PLR2004
                     raise self._status_failure(response, response.read())
@@ -569,15 +575,7 @@ class Transport:
         try:
             async with contextlib.AsyncExitStack() as stack:
                 async with asyncio.timeout_at(progress.next_deadline()[0]):
-                    response = await stack.enter_async_context(
-                        self.aclient.stream(
-                            "POST",
-                            self._url,
-                            json=body,
-                            timeout=progress.async_timeout(),
-                            extensions={"trace": progress.atrace},
-                        )
-                    )
+                    response = await stack.enter_async_context(self._apost(body, progress))
                     progress.responded = True
                     if response.status_code >= 400:  # noqa: PLR2004
                         raise self._status_failure(response, await response.aread())
