@@ -21,10 +21,7 @@ from tests.standin import StandIn, auto, error
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-pytestmark = [
-    pytest.mark.litellm,
-    pytest.mark.filterwarnings("ignore:.* using the `ReadOnly` qualifier:UserWarning"),
-]
+pytestmark = pytest.mark.litellm
 
 PRIMARY = "openai/gpt-4o-mini"
 FALLBACK = "anthropic/claude-haiku-4.5"

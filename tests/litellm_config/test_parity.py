@@ -16,10 +16,7 @@ from langchain_openrouter_fallback import ChatOpenRouterFallback, UnrecoverableE
 from tests.conftest import KEY
 from tests.litellm_config.conftest import chain, models_called
 
-pytestmark = [
-    pytest.mark.litellm,
-    pytest.mark.filterwarnings("ignore:.* using the `ReadOnly` qualifier:UserWarning"),
-]
+pytestmark = pytest.mark.litellm
 
 P, S, T = "openai/gpt-4o-mini", "anthropic/claude-haiku-4.5", "google/gemini-2.5-flash"
 LINKS = [

@@ -19,10 +19,7 @@ from tests.standin import StandIn, reset
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-pytestmark = [
-    pytest.mark.litellm,
-    pytest.mark.filterwarnings("ignore:.* using the `ReadOnly` qualifier:UserWarning"),
-]
+pytestmark = pytest.mark.litellm
 
 PRIMARY = "openai/gpt-4o-mini"
 FALLBACK = "anthropic/claude-haiku-4.5"

@@ -11,11 +11,7 @@ import litellm_config
 from tests.conftest import EXAMPLE_CHAINS
 from tests.litellm_config.conftest import SMALL, chain, models_called
 
-pytestmark = [
-    pytest.mark.litellm,
-    # litellm's own pydantic models warn on first use; not ours to fix.
-    pytest.mark.filterwarnings("ignore:.* using the `ReadOnly` qualifier:UserWarning"),
-]
+pytestmark = pytest.mark.litellm
 
 HI = [{"role": "user", "content": "hi"}]
 

@@ -7,6 +7,8 @@ wins; a per-call ``stream_recovery=`` wins over the constructor's.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from langchain_openrouter_fallback import ChatOpenRouterFallback, StreamInterruptedError
@@ -60,8 +62,6 @@ def test_a_per_call_stream_recovery_wins_over_the_constructor(method):
             async def drain() -> None:
                 async for _ in llm.astream("hi", stream_recovery="raise"):
                     pass
-
-            import asyncio  # noqa: PLC0415
 
             with pytest.raises(StreamInterruptedError):
                 asyncio.run(drain())
