@@ -1,4 +1,4 @@
-"""README snippets that show a shipped file match that file, byte for byte.
+"""Snippets on the site and in the README that show a shipped file match that file, byte for byte.
 
 A fenced block whose first line is a comment naming a repository file (``# examples/...``)
 claims to be that file: the rest of the block must equal it.
@@ -11,19 +11,26 @@ import re
 import pytest
 
 from tests.conftest import ROOT
+from tests.docs.pages import DOCS, PAGES, name
 
-README = (ROOT / "README.md").read_text(encoding="utf-8")
 _BLOCK = re.compile(r"^```[a-z]*\n# (?P<path>[\w./-]+\.(?:yaml|yml|toml|json))\n(?P<body>.*?)^```$",
                     re.MULTILINE | re.DOTALL)  # fmt: skip
-SNIPPETS = [(m["path"], m["body"]) for m in _BLOCK.finditer(README)]
+SNIPPETS = [
+    (page, m["path"], m["body"])
+    for page in PAGES
+    for m in _BLOCK.finditer(page.read_text(encoding="utf-8"))
+]
 
 
-def test_the_readme_shows_the_default_chain():
-    """The chain section quotes ``examples/chains/default.yaml`` (so this check has teeth)."""
-    assert "examples/chains/default.yaml" in [path for path, _ in SNIPPETS]
+def test_getting_started_shows_the_default_chain():
+    """Getting started quotes ``examples/chains/default.yaml`` (so this check has teeth)."""
+    shown = [path for page, path, _ in SNIPPETS if page == DOCS / "getting-started.md"]
+    assert "examples/chains/default.yaml" in shown
 
 
-@pytest.mark.parametrize(("path", "body"), SNIPPETS, ids=[p for p, _ in SNIPPETS])
-def test_snippet_matches_the_shipped_file(path: str, body: str):
+@pytest.mark.parametrize(
+    ("page", "path", "body"), SNIPPETS, ids=[f"{name(page)}:{path}" for page, path, _ in SNIPPETS]
+)
+def test_snippet_matches_the_shipped_file(page, path: str, body: str):
     """The block after its ``# path`` line is the file's text."""
     assert (ROOT / path).read_text(encoding="utf-8") == body
