@@ -9,7 +9,7 @@ LOWEST_TESTS := tests/unit_tests
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 TEST_ARGS ?=
 
-.PHONY: demo test lint format bench lock record clean system-deps counts
+.PHONY: demo test lint format bench lock record clean system-deps counts docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -50,8 +50,14 @@ lint: $(VENV)/.dev
 	$(BIN)/mypy
 
 test: $(VENV)/.dev $(LOWEST)/.synced system-deps lint
+	$(BIN)/mkdocs build --strict
 	$(BIN)/python -m pytest $(TEST_ARGS)
 	$(LOWEST)/bin/python -m pytest -q $(LOWEST_TESTS)
+
+# The documentation site (mkdocs.yml, docs/) into site/; --strict fails on any warning (never add
+# --quiet: it hides the warnings strict counts).
+docs: $(VENV)/.dev
+	$(BIN)/mkdocs build --strict
 
 format: $(VENV)/.dev
 	$(BIN)/ruff format .

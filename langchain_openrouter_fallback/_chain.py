@@ -109,7 +109,8 @@ def _or_shorthand(shorthand: dict[str, Any]) -> Callable[[dict[str, Any]], None]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Attribute docstrings become the JSON Schema's descriptions (editors, the docs' reference).
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 TRANSIENT_STATUSES = frozenset({500, 502, 504})
@@ -145,6 +146,7 @@ class BreakerPolicy(_Strict):
     """Per-link circuit breaker: skip a link that keeps failing, probe it after a cooldown."""
 
     enabled: bool = True
+    """``false`` never opens the circuit: every attempt is sent."""
     failures: PositiveInt = DEFAULT_BREAKER_FAILURES
     """Consecutive fallback-worthy failures that open the circuit."""
     cooldown: Annotated[float, Field(gt=0, le=3600)] = DEFAULT_BREAKER_COOLDOWN
@@ -190,7 +192,10 @@ class Requirements(_Strict):
     )
 
     capabilities: frozenset[str] = frozenset()
+    """Capabilities every link must have: ``tools``, ``vision``, ``json_schema``, ``json_mode``,
+    ``reasoning``."""
     min_context: PositiveInt | None = None
+    """Smallest context window, in tokens, every link must have."""
 
     @model_validator(mode="before")
     @classmethod
@@ -234,6 +239,7 @@ class Link(_Strict):
     )
 
     model: ModelId
+    """OpenRouter model id, ``vendor/name`` with an optional ``:variant`` (``:free``, ...)."""
     label: str = ""
     """Name used in attempt records and configs; defaults to the model id. Unique per chain."""
     timeout: PositiveFloat | None = None
@@ -243,7 +249,9 @@ class Link(_Strict):
     stall_timeout: PositiveFloat | None = None
     """Streams: longest silence between content chunks."""
     provider: ProviderPreferences | None = None
+    """OpenRouter provider routing for this link (sent as the request's ``provider``)."""
     params: dict[str, Any] = Field(default_factory=dict)
+    """Request parameters for this link; they override the chain's ``params``."""
     retry: RetryPolicy | None = None
     """Overrides the chain's retry policy for this link."""
     breaker: BreakerPolicy | None = None
@@ -300,11 +308,16 @@ class FallbackChain(_Strict):
     """
 
     name: str = Field(default="default", min_length=1)
+    """The chain's name: attempt records, logs, and the LiteLLM model group."""
     mode: Literal["client", "server"] = "client"
+    """``client``: attempt by attempt in this process; ``server``: OpenRouter's own ``models``
+    fallback, one request per group of at most three links."""
     base_url: str | None = None
     """OpenRouter-compatible endpoint for this chain (chat model and LiteLLM config alike)."""
     models: list[Link] = Field(min_length=1, max_length=MAX_LINKS)
+    """The links, in the order they are tried."""
     params: dict[str, Any] = Field(default_factory=dict)
+    """Request parameters for every link (``temperature``, ``max_tokens``, ...)."""
     legacy_route: bool = False
     """Also send the deprecated ``route: "fallback"`` in server-mode bodies."""
     deadline: PositiveFloat | None = None
@@ -313,16 +326,20 @@ class FallbackChain(_Strict):
     """USD ceiling per request: an attempt whose worst case (catalog prices x estimated prompt
     and maximum output tokens) exceeds what is left is skipped; reported costs are spent."""
     requires: Requirements = Field(default_factory=Requirements)
+    """What every link must support; a chain whose links lack it is refused."""
     fallback_on: frozenset[ErrorKind] | None = None
     """Error kinds that move to the next link (default: every recoverable kind)."""
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    """Retries of one link before the next (a link's own ``retry`` replaces it)."""
     breaker: BreakerPolicy = Field(default_factory=BreakerPolicy)
+    """The circuit breaker of each link's upstream (a link's own ``breaker`` replaces it)."""
     hedge: HedgePolicy | None = Field(
         default=None,
         json_schema_extra=_or_shorthand(
             {"type": "number", "exclusiveMinimum": 0, "description": "shorthand: {after: N}"}
         ),
     )
+    """Start the next link in parallel when one is slow to a first token (``None``: off)."""
     stream_recovery: StreamRecovery = "raise"
     """A stream that breaks after content reached the consumer: ``raise``
     :class:`StreamInterruptedError`, ``buffer`` every attempt until it completes (a failure

@@ -29,14 +29,17 @@ SortBy = Literal["price", "throughput", "latency", "exacto"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Attribute docstrings become the JSON Schema's descriptions (editors, the docs' reference).
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class ProviderSort(_Strict):
     """``provider.sort`` in its object form."""
 
     by: SortBy
+    """What providers are sorted by."""
     partition: Literal["model", "none"] | None = None
+    """``model``: sort within each model of ``models``; ``none``: across all of them."""
 
 
 class Percentiles(_Strict):
@@ -62,18 +65,31 @@ class ProviderPreferences(_Strict):
     """OpenRouter ``provider`` object: which upstream providers may serve, in which order."""
 
     order: list[str] | None = Field(default=None, min_length=1)
+    """Providers to try first, in order (slugs or display names)."""
     allow_fallbacks: bool | None = None
+    """Whether other providers may serve when those in ``order`` fail (OpenRouter: true)."""
     require_parameters: bool | None = None
+    """Only providers that support every request parameter (OpenRouter: false)."""
     data_collection: Literal["allow", "deny"] | None = None
+    """``deny``: only providers that do not store or train on prompts."""
     zdr: bool | None = None
+    """Only zero-data-retention endpoints."""
     enforce_distillable_text: bool | None = None
+    """Only models whose output may be used for distillation."""
     only: list[str] | None = Field(default=None, min_length=1)
+    """The only providers that may serve."""
     ignore: list[str] | None = None
+    """Providers that must not serve."""
     quantizations: list[Quantization] | None = None
+    """Only endpoints with these quantizations."""
     sort: SortBy | ProviderSort | None = None
+    """Sort providers by price, throughput or latency instead of OpenRouter's balancing."""
     preferred_min_throughput: NonNegativeFloat | Percentiles | None = None
+    """Tokens per second to prefer (a number, or targets per percentile)."""
     preferred_max_latency: NonNegativeFloat | Percentiles | None = None
+    """Seconds to first token to prefer (a number, or targets per percentile)."""
     max_price: MaxPrice | None = None
+    """Hard price ceilings: providers above them never serve."""
 
     def to_payload(self) -> dict[str, Any]:
         """The JSON object sent as ``provider`` (unset fields omitted)."""

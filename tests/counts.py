@@ -1,8 +1,8 @@
-"""Print the suite's counts (``make counts``): README and closing notes paste them, never type.
+"""Print the suite's counts (``make counts``): the docs and closing notes paste them, never type.
 
-``python -m tests.counts`` prints what README's counts block holds (tests/test_counts.py checks
-that block against this); ``--tests`` adds how many tests pytest collects (slower; not in README,
-since every new test would change it).
+``python -m tests.counts`` prints what the counts block of ``docs/development.md`` holds
+(tests/test_counts.py checks that block against this); ``--tests`` adds how many tests pytest
+collects (slower; not in the docs, since every new test would change it).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def _interactions(texts: Iterable[str], load: Callable[[str], Any]) -> int:
 
 
 def counts() -> list[str]:
-    """README's counts block, one line per figure."""
+    """The docs' counts block, one line per figure."""
     recordings = sorted(RECORDINGS.glob("*.json"))
     recorded = _interactions((p.read_text() for p in recordings), json.loads)
     cassettes = sorted(CASSETTES.rglob("*.yaml"))

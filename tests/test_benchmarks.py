@@ -1,6 +1,6 @@
 """``make bench`` runs to the end: each benchmark at a small size exits 0 with its figures.
 
-Only that it runs and prints what the README quotes; speed is never judged here. ``compare``
+Only that it runs and prints what docs/benchmarks.md quotes; speed is never judged here. ``compare``
 (fixed workloads of a few minutes) is left to ``make bench``.
 """
 

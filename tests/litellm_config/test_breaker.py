@@ -113,7 +113,7 @@ async def test_flapping_primary_reopens_after_one_failed_probe_and_closes_on_suc
 
 @pytest.mark.timeout(60)
 async def test_a_success_does_not_reset_litellms_fail_count(litellm, upstream):
-    """What differs (lint, README): right after recovery a single failure re-opens, where the
+    """What differs (lint, docs/litellm.md): right after recovery a single failure re-opens, where the
     chain's breaker, closed by the success, would need `failures` new ones."""
     server, flapping = upstream
     router = litellm.Router(**litellm_config.router_kwargs(_chain(), api_base=server.base_url))

@@ -2,22 +2,21 @@
 
 Both run against the independent stand-in (``tests/standin``), with the same chain (the primary
 has ``first_token_timeout: 1``, ``stall_timeout: 2``, ``timeout: 4``). Each scenario asserts
-what the client saw in each runtime against ``EXPECTED``; README's stream parity table is
-rendered from ``EXPECTED`` and checked here too, so every row is an outcome a test observed.
-``UPDATE_README=1`` rewrites the table.
+what the client saw in each runtime against ``EXPECTED``; the stream parity table of
+``docs/litellm.md`` is rendered from ``EXPECTED`` and checked here too, so every row is an outcome
+a test observed. ``UPDATE_DOCS=1`` rewrites the table.
 """
 
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from langchain_openrouter_fallback import ChatOpenRouterFallback, StreamInterruptedError
-from tests.conftest import KEY, ROOT
+from tests.conftest import KEY
+from tests.docs.pages import DOCS, generated_block
 from tests.litellm_config.conftest import P, S, answer_of, ask, stream_chain
 from tests.standin import error, keepalive_only, stream
 
@@ -119,7 +118,7 @@ def through_proxy(client: Any, chain_name: str) -> str:
 
 @pytest.mark.parametrize("case", list(SCENARIOS))
 def test_same_stream_fault_same_outcome(client, standin, case):
-    """Each runtime shows the client what EXPECTED (and README's table) says, and asks the
+    """Each runtime shows the client what EXPECTED (and the docs' table) says, and asks the
     primary as often as it says (once unless noted)."""
     replies, chain_name = SCENARIOS[case]
     standin.script(P, *replies())
@@ -138,22 +137,12 @@ def _retried(server: StandIn) -> str:
 
 
 def table() -> str:
-    """README's stream parity table, rendered from EXPECTED."""
+    """The docs' stream parity table, rendered from EXPECTED."""
     rows = ["| primary fault (stream) | chat model `.stream()` | proxy client |", "|---|---|---|"]
     rows += [f"| {case} | {ours} | {theirs} |" for case, (ours, theirs) in EXPECTED.items()]
     return "\n".join(rows) + "\n"
 
 
-_BLOCK = re.compile(r"(<!-- stream-parity -->\n)(.*?)(<!-- /stream-parity -->)", re.DOTALL)
-
-
-def test_readme_stream_table_is_what_the_tests_assert():
-    """``UPDATE_README=1`` rewrites the table from EXPECTED."""
-    readme_path = ROOT / "README.md"
-    readme = readme_path.read_text(encoding="utf-8")
-    block = _BLOCK.search(readme)
-    assert block is not None, "README lost its <!-- stream-parity --> block"
-    if os.environ.get("UPDATE_README"):
-        readme = _BLOCK.sub(lambda m: m.group(1) + table() + m.group(3), readme)
-        readme_path.write_text(readme, encoding="utf-8")
-    assert table() == _BLOCK.search(readme).group(2)
+def test_docs_stream_table_is_what_the_tests_assert():
+    """``UPDATE_DOCS=1`` rewrites the table from EXPECTED."""
+    assert table() == generated_block(DOCS / "litellm.md", "stream-parity", table())

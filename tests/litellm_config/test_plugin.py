@@ -54,7 +54,7 @@ def test_config_names_the_plugin_and_each_link_its_limits():
 async def test_an_in_process_router_with_the_plugin_enforces_first_token(
     litellm, standin, monkeypatch
 ):
-    """README: `litellm.callbacks.append(handler)` gives a Router the proxy's limits (async)."""
+    """docs/litellm.md: `litellm.callbacks.append(handler)` gives a Router the proxy's limits (async)."""
     from litellm_config import proxy_plugin  # noqa: PLC0415 - imports litellm, as LiteLLM would
 
     monkeypatch.setenv("OPENROUTER_API_KEY", TEST_KEY)

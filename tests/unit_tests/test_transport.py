@@ -114,18 +114,18 @@ def test__stream_limits_default_and_whole_bodies_have_only_the_attempt_timeout(s
     assert 30 == pytest.approx(first.progress.deadline - first.progress.started)
 
 
-def test__readme_states_the_default_stream_limits():
-    """The README's table of limits shows the defaults the code applies."""
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+def test__docs_state_the_default_stream_limits():
+    """The limits table of ``docs/failure-semantics.md`` shows the defaults the code applies."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "failure-semantics.md").read_text()
     assert (
         f"| `first_token_timeout` | from the request until the first output (streams) "
-        f"| {DEFAULT_FIRST_TOKEN_TIMEOUT:g} s |" in readme
+        f"| {DEFAULT_FIRST_TOKEN_TIMEOUT:g} s |" in page
     )
     assert (
         f"| `stall_timeout` | between one output and the next (streams) "
-        f"| {DEFAULT_STALL_TIMEOUT:g} s |" in readme
+        f"| {DEFAULT_STALL_TIMEOUT:g} s |" in page
     )
     assert (
         f"| `timeout` | the whole attempt, headers and body | {DEFAULT_ATTEMPT_TIMEOUT:g} s |"
-        in readme
+        in page
     )
