@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from langchain_openrouter_fallback import ErrorKind, RetryPolicy, load_catalog
-from langchain_openrouter_fallback.decisions import step_groups
+from langchain_openrouter_fallback.decisions import step_groups, structured_output_route
 from langchain_openrouter_fallback.definition import attempt_limits, group_links
 from litellm_config._mapping import capped_timeout, stream_read_timeout
 from litellm_config._policies import UNMAPPED_RETRY_KINDS
@@ -222,6 +222,14 @@ def _server_group_losses(chain: FallbackChain) -> list[Finding]:
     return lost
 
 
+_STRUCTURED = (
+    "json_schema requests reach these links unchanged; the chat model adapts them by the "
+    "route named and parses the answer alike (tool: the schema as a tool to call, forced when "
+    "the link takes tool_choice; json_object: JSON mode plus the schema as an instruction; "
+    "unsupported: the link is skipped)"
+)
+
+
 def _adaptation(chain: FallbackChain) -> list[Finding]:
     """What the chat model adapts per request and link that a LiteLLM deployment cannot.
 
@@ -232,15 +240,14 @@ def _adaptation(chain: FallbackChain) -> list[Finding]:
     catalog = load_catalog()
     infos = [(link.label, catalog.get(link.model)) for link in chain.models]
     found: list[Finding] = []
-    no_schema = [label for label, i in infos if i is not None and not i.supports_json_schema]
-    if no_schema:
-        found.append(
-            Finding(
-                "json_schema requests reach these links unchanged; the chat model sends them "
-                "the schema as a forced tool (or json_object + instructions) and parses alike",
-                ", ".join(no_schema),
-            )
-        )
+    routes = [
+        (label, structured_output_route(i.supported_parameters))
+        for label, i in infos
+        if i is not None
+    ]
+    adapted = [f"{label} ({route})" for label, route in routes if route != "native"]
+    if adapted:
+        found.append(Finding(_STRUCTURED, ", ".join(adapted)))
     unforced = [
         label
         for label, i in infos

@@ -220,7 +220,9 @@ def test_lint_lists_the_adaptations_litellm_cannot_make():
     )
     warnings = litellm_config.lint(chain)
     assert any(
-        w.startswith("anthropic/claude-haiku-4.5, amazon/nova-lite-v1: json_schema requests")
+        w.startswith(
+            "anthropic/claude-haiku-4.5 (tool), amazon/nova-lite-v1 (tool): json_schema requests"
+        )
         for w in warnings
     )
     assert any(w.startswith("amazon/nova-lite-v1: a forced tool_choice") for w in warnings)
