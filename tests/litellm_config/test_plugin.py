@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 import yaml
@@ -16,7 +17,7 @@ from langchain_openrouter_fallback.definition import (
     DEFAULT_STALL_TIMEOUT,
 )
 from tests.litellm_config.conftest import TEST_KEY, P, S, answer_of, chain, stream_chain
-from tests.standin import keepalive_only
+from tests.standin import keepalive_only, stream
 
 
 def _run(code: str) -> subprocess.CompletedProcess[str]:
@@ -62,26 +63,30 @@ def test_config_names_the_plugin_and_each_link_its_limits():
     ] == limits
 
 
+async def _stream_with_plugin(litellm: Any, kwargs: dict[str, Any]) -> str:
+    """One streamed request to chain ``c`` through a Router with the plugin; the text it got."""
+    from litellm_config import proxy_plugin  # noqa: PLC0415 - imports litellm, as LiteLLM would
+
+    litellm.callbacks.append(proxy_plugin.handler)
+    try:
+        response = await litellm.Router(**kwargs).acompletion(
+            model="c", messages=[{"role": "user", "content": "hi"}], stream=True
+        )
+        return "".join([c.choices[0].delta.content or "" async for c in response if c.choices])
+    finally:
+        litellm.callbacks.remove(proxy_plugin.handler)
+
+
 @pytest.mark.litellm
 @pytest.mark.timeout(300)
 async def test_an_in_process_router_with_the_plugin_enforces_first_token(
     litellm, standin, monkeypatch
 ):
     """README: `litellm.callbacks.append(handler)` gives a Router the proxy's limits (async)."""
-    from litellm_config import proxy_plugin  # noqa: PLC0415 - imports litellm, as LiteLLM would
-
     monkeypatch.setenv("OPENROUTER_API_KEY", TEST_KEY)
     kwargs = litellm_config.router_kwargs(stream_chain(), api_base=standin.base_url)
     standin.script(P, keepalive_only(30))
-    litellm.callbacks.append(proxy_plugin.handler)
-    try:
-        response = await litellm.Router(**kwargs).acompletion(
-            model="c", messages=[{"role": "user", "content": "hi"}], stream=True
-        )
-        text = "".join([c.choices[0].delta.content or "" async for c in response if c.choices])
-    finally:
-        litellm.callbacks.remove(proxy_plugin.handler)
-    assert answer_of(S) == text
+    assert answer_of(S) == await _stream_with_plugin(litellm, kwargs)
     assert [P, S] == standin.models_seen()
 
 
@@ -90,8 +95,6 @@ async def test_an_in_process_router_with_the_plugin_enforces_first_token(
 async def test_a_default_limit_travels_to_the_guard_and_is_applied(litellm, standin, monkeypatch):
     """A chain that sets no limits: its deployments carry the chat model's defaults, and a Router
     with the plugin applies them (the first-token default is shrunk to 1 s for the test)."""
-    from litellm_config import proxy_plugin  # noqa: PLC0415 - imports litellm, as LiteLLM would
-
     monkeypatch.setattr(_attempt_limits, "DEFAULT_FIRST_TOKEN_TIMEOUT", 1.0)
     monkeypatch.setenv("OPENROUTER_API_KEY", TEST_KEY)
     no_limits = chain(models=[P, S], breaker={"enabled": False})
@@ -99,14 +102,7 @@ async def test_a_default_limit_travels_to_the_guard_and_is_applied(litellm, stan
     primary = kwargs["model_list"][0]["model_info"]["openrouter_fallback"]
     assert 1.0 == primary["first_token_timeout"]
     assert DEFAULT_ATTEMPT_TIMEOUT == primary["timeout"]
-    standin.script(P, keepalive_only(30))
-    litellm.callbacks.append(proxy_plugin.handler)
-    try:
-        response = await litellm.Router(**kwargs).acompletion(
-            model="c", messages=[{"role": "user", "content": "hi"}], stream=True
-        )
-        text = "".join([c.choices[0].delta.content or "" async for c in response if c.choices])
-    finally:
-        litellm.callbacks.remove(proxy_plugin.handler)
-    assert answer_of(S) == text
+    # Keep-alives for about 4 s, then an answer: without the default it would be served.
+    standin.script(P, stream(["late answer"], model=P, keepalives=20, keepalive_gap=0.2))
+    assert answer_of(S) == await _stream_with_plugin(litellm, kwargs)
     assert [P, S] == standin.models_seen()
