@@ -1,7 +1,8 @@
 """The time limits one attempt runs under: a link's own, else the chat model's defaults.
 
-The chat model and the generated LiteLLM configs read these from here, so a chain that sets
-no limits gets the same 60 / 15 / 10 s in the proxy as in-process.
+The generated LiteLLM configs read them from here, so a chain that sets no limits gets the
+same 60 / 15 / 10 s in the proxy as in-process. The chat model's run applies the same rule
+(``tests/litellm_config/test_mapping.py`` compares the two step by step).
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ DEFAULT_FIRST_TOKEN_TIMEOUT = 15.0
 no ``first_token_timeout``; keep-alive comments never count."""
 DEFAULT_STALL_TIMEOUT = 10.0
 """Streams: seconds of silence allowed between outputs when the link sets no ``stall_timeout``."""
+
+
+_NAMES = ("timeout", "first_token", "stall")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,19 +71,11 @@ def attempt_limits(
         (OpenRouter tries them inside one request); otherwise the default.
     """
     timeouts = [link.timeout for link in links]
-    own = {
-        "timeout": sum(t for t in timeouts if t) if all(timeouts) else None,
-        "first_token": links[0].first_token_timeout,
-        "stall": links[0].stall_timeout,
-    }
-    defaults = {
-        "timeout": timeout or DEFAULT_ATTEMPT_TIMEOUT,
-        "first_token": first_token or DEFAULT_FIRST_TOKEN_TIMEOUT,
-        "stall": stall or DEFAULT_STALL_TIMEOUT,
-    }
+    own_timeout = sum(t for t in timeouts if t) if all(timeouts) else None
+    own = (own_timeout, links[0].first_token_timeout, links[0].stall_timeout)
     return AttemptLimits(
-        timeout=own["timeout"] or defaults["timeout"],
-        first_token=own["first_token"] or defaults["first_token"],
-        stall=own["stall"] or defaults["stall"],
-        defaulted=frozenset(name for name, value in own.items() if not value),
+        timeout=own[0] or timeout or DEFAULT_ATTEMPT_TIMEOUT,
+        first_token=own[1] or first_token or DEFAULT_FIRST_TOKEN_TIMEOUT,
+        stall=own[2] or stall or DEFAULT_STALL_TIMEOUT,
+        defaulted=frozenset(name for name, value in zip(_NAMES, own, strict=True) if not value),
     )

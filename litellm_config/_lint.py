@@ -2,8 +2,10 @@
 
 Two families: behaviour LiteLLM has no equivalent for (the proxy will act differently from
 ``ChatOpenRouterFallback``), and chain settings the generated config cannot carry (LiteLLM
-would silently ignore them). :func:`lint` lists one chain's findings; :func:`lint_chains`
-groups the findings of many chains per kind, naming the chains each one affects.
+would silently ignore them). Every chain also gets one line naming the time limits each
+deployment carries (the chain's, else the chat model's defaults) and what enforces them.
+:func:`lint` lists one chain's findings; :func:`lint_chains` groups the findings of many
+chains per kind, naming the chains each one affects.
 """
 
 from __future__ import annotations
@@ -44,10 +46,11 @@ class Finding:
 
 _LIMITS = (
     "timeout / first token / stall in force per deployment (* the chat model's default where "
-    "the link sets none), enforced by the proxy plugin the generated proxy config loads "
-    "(litellm_config.proxy_plugin); a litellm.Router built from router_kwargs enforces them "
-    "only with litellm.callbacks.append(litellm_config.proxy_plugin.handler) and async calls. "
-    "Without the plugin only timeout and stream_timeout apply: httpx read timeouts, reset by "
+    "the link sets none; timeout capped by the chain deadline), enforced by the proxy plugin "
+    "the generated proxy config loads (litellm_config.proxy_plugin); a litellm.Router built "
+    "from router_kwargs enforces them only with "
+    "litellm.callbacks.append(litellm_config.proxy_plugin.handler) and async calls. Without "
+    "the plugin only timeout and stream_timeout apply: httpx read timeouts, reset by "
     "OpenRouter's keep-alives; stream_timeout is max(first token, stall)"
 )
 _CONTINUE = (
@@ -208,8 +211,11 @@ def _ignored(chain: FallbackChain) -> list[Finding]:
 def _server_group_losses(chain: FallbackChain) -> list[Finding]:
     lost: list[Finding] = []
     for group in group_links(chain):
+        # A group's attempt timeout is the sum of its links' when every link sets one.
+        summed = all(link.timeout for link in group)
+        fields: tuple[str, ...] = ("first_token_timeout", "stall_timeout", "retry", "breaker")
+        fields = fields if summed else ("timeout", *fields)
         for link in group[1:]:
-            fields = ("timeout", "first_token_timeout", "stall_timeout", "retry", "breaker")
             differs = [f for f in fields if getattr(link, f) != getattr(group[0], f)]
             if differs:
                 lost.append(

@@ -468,6 +468,14 @@ def test_lint_flags_ignored_settings():
     assert any(w.startswith("limits a 60*/15*/10* s;") for w in warnings)
     assert not any("600" in w for w in warnings)  # LiteLLM's default timeout never applies
     assert any(w.startswith("b: timeout (group of a): ignored") for w in warnings)
+    timed = chain.model_copy(
+        update={"models": [chain.models[0].model_copy(update={"timeout": 7}), chain.models[1]]}
+    )
+    # Every link of the group sets a timeout: the attempt gets their sum (7 + 5), as in-process.
+    assert [12.0] == [
+        d["litellm_params"]["timeout"] for d in litellm_config.router_kwargs(timed)["model_list"]
+    ]
+    assert not any("(group of a)" in w for w in litellm_config.lint(timed))
 
 
 def test_lint_clean_chain_names_only_its_limits():
