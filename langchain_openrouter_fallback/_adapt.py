@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -34,7 +34,15 @@ if TYPE_CHECKING:
 
     from langchain_openrouter_fallback._catalog import ModelInfo
 
-__all__ = ["Adaptation", "LinkLimits", "ToolAnswer", "adapt", "answer_from_tool"]
+__all__ = [
+    "Adaptation",
+    "CatalogLimits",
+    "StructuredOutputRoute",
+    "ToolAnswer",
+    "adapt",
+    "answer_from_tool",
+    "structured_output_route",
+]
 
 Adapted = dict[str, tuple[Any, Any]]
 """Field -> (value sent, value requested); ``None`` means "not sent" / "not requested"."""
@@ -43,9 +51,29 @@ _CONVERTED = frozenset({"tools", "response_format", "tool_choice", "max_tokens"}
 _TOKEN_FIELDS = ("max_tokens", "max_completion_tokens")
 _FREE_CHOICES = (None, "auto", "none")
 
+StructuredOutputRoute = Literal["native", "tool", "json_object", "unsupported"]
+"""How a link answers ``response_format: json_schema`` (see :func:`structured_output_route`)."""
+
+
+def structured_output_route(parameters: frozenset[str]) -> StructuredOutputRoute:
+    """How a link with these catalog ``supported_parameters`` is sent a ``json_schema`` request.
+
+    ``native``: as asked (``structured_outputs``); ``tool``: the schema becomes a tool the link
+    calls (forced when it takes ``tool_choice``); ``json_object``: JSON mode plus the schema as
+    an instruction; ``unsupported``: none of these, so the plan skips the link. The adaptation,
+    ``validate``'s listing and the LiteLLM linter all read this one answer.
+    """
+    if "structured_outputs" in parameters:
+        return "native"
+    if "tools" in parameters:
+        return "tool"
+    if "response_format" in parameters:
+        return "json_object"
+    return "unsupported"
+
 
 @dataclass(frozen=True, slots=True)
-class LinkLimits:
+class CatalogLimits:
     """What a link accepts per the catalog (server mode: what every model of a group accepts)."""
 
     parameters: frozenset[str]
@@ -53,7 +81,7 @@ class LinkLimits:
     context_length: int | None
 
     @classmethod
-    def of(cls, infos: Sequence[ModelInfo]) -> LinkLimits | None:
+    def of(cls, infos: Sequence[ModelInfo]) -> CatalogLimits | None:
         """The limits shared by ``infos`` (``None`` when the catalog knows none of them)."""
         if not infos:
             return None
@@ -94,7 +122,7 @@ def _tool_names(tools: Any) -> list[str]:
     return [str((t.get("function") or {}).get("name")) for t in tools or [] if isinstance(t, dict)]
 
 
-def _schema_as_tool(out: Adaptation, spec: dict[str, Any], limits: LinkLimits) -> None:
+def _schema_as_tool(out: Adaptation, spec: dict[str, Any], limits: CatalogLimits) -> None:
     body = out.body
     name = str(spec.get("name") or "output")
     tool = {
@@ -121,29 +149,29 @@ def _schema_as_tool(out: Adaptation, spec: dict[str, Any], limits: LinkLimits) -
         _instruct(body, f"Answer by calling the {name} tool.")
 
 
-def _structured(out: Adaptation, limits: LinkLimits, *, enforce: bool) -> None:
+def _structured(out: Adaptation, limits: CatalogLimits, *, enforce: bool) -> None:
     body = out.body
     fmt = body.get("response_format")
     if not isinstance(fmt, dict):
         return
-    params = limits.parameters
     kind = fmt.get("type")
-    if kind == "json_schema" and "structured_outputs" not in params:
+    if kind == "json_schema":
         spec = fmt.get("json_schema") or {}
-        if "tools" in params:
+        route = structured_output_route(limits.parameters)
+        if route == "tool":
             _schema_as_tool(out, spec, limits)
-        elif "response_format" in params:
+        elif route == "json_object":
             body["response_format"] = {"type": "json_object"}
             schema = json.dumps(spec.get("schema") or {}, separators=(",", ":"))
             _instruct(body, f"Reply with one JSON object matching this JSON schema: {schema}")
             out.adapted["response_format"] = ("json_object", "json_schema")
-    elif kind == "json_object" and "response_format" not in params and not enforce:
+    elif kind == "json_object" and "response_format" not in limits.parameters and not enforce:
         del body["response_format"]
         _instruct(body, "Reply with one JSON object and nothing else.")
         out.adapted["response_format"] = (None, "json_object")
 
 
-def _tool_choice(out: Adaptation, limits: LinkLimits, *, enforce: bool) -> None:
+def _tool_choice(out: Adaptation, limits: CatalogLimits, *, enforce: bool) -> None:
     body = out.body
     choice = body.get("tool_choice")
     if choice in _FREE_CHOICES or "tool_choice" in limits.parameters or enforce:
@@ -155,7 +183,7 @@ def _tool_choice(out: Adaptation, limits: LinkLimits, *, enforce: bool) -> None:
     _instruct(body, f"You must answer by calling {what}.")
 
 
-def _clamp(out: Adaptation, limits: LinkLimits, prompt_tokens: int) -> None:
+def _clamp(out: Adaptation, limits: CatalogLimits, prompt_tokens: int) -> None:
     ceiling = limits.token_ceiling(prompt_tokens)
     if ceiling is None:
         return
@@ -167,7 +195,7 @@ def _clamp(out: Adaptation, limits: LinkLimits, prompt_tokens: int) -> None:
 
 
 def _drop_unsupported(
-    out: Adaptation, limits: LinkLimits, tracked: frozenset[str], *, enforce: bool
+    out: Adaptation, limits: CatalogLimits, tracked: frozenset[str], *, enforce: bool
 ) -> None:
     if enforce:
         return
@@ -186,7 +214,7 @@ def _drop_prefill(out: Adaptation) -> None:
 
 def adapt(
     body: dict[str, Any],
-    limits: LinkLimits | None,
+    limits: CatalogLimits | None,
     *,
     tracked: frozenset[str],
     prompt_tokens: int,

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from langchain_openrouter_fallback._adapt import structured_output_route
 from langchain_openrouter_fallback._budget import worst_case
 from langchain_openrouter_fallback._payload import link_payload
 from langchain_openrouter_fallback._plan import Step, adapt_for
 from langchain_openrouter_fallback._prefill import rejects_prefill
 
 if TYPE_CHECKING:
+    from langchain_openrouter_fallback._adapt import StructuredOutputRoute
     from langchain_openrouter_fallback._catalog import Catalog, ModelInfo
     from langchain_openrouter_fallback._chain import FallbackChain, Link
 
@@ -24,18 +26,19 @@ __all__ = ["adaptation_lines", "budget_warnings"]
 _PROBE = [{"role": "user", "content": "validate"}]
 
 
+_ROUTES: dict[StructuredOutputRoute, str] = {
+    "native": "json_schema native",
+    "tool": "json_schema via a tool (asked in words)",
+    "json_object": "json_schema via json_object + schema instructions",
+    "unsupported": "json_schema impossible (skipped)",
+}
+
+
 def _structured(info: ModelInfo) -> str:
-    if info.supports_json_schema:
-        return "json_schema native"
-    if info.supports_tools:
-        return (
-            "json_schema via a forced tool"
-            if "tool_choice" in info.supported_parameters
-            else ("json_schema via a tool (asked in words)")
-        )
-    if info.supports_json_mode:
-        return "json_schema via json_object + schema instructions"
-    return "json_schema impossible (skipped)"
+    route = structured_output_route(info.supported_parameters)
+    if route == "tool" and "tool_choice" in info.supported_parameters:
+        return "json_schema via a forced tool"
+    return _ROUTES[route]
 
 
 def _link_line(chain: FallbackChain, link: Link, catalog: Catalog) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
-from langchain_openrouter_fallback._adapt import Adaptation, LinkLimits, adapt
+from langchain_openrouter_fallback._adapt import Adaptation, CatalogLimits, adapt
 from langchain_openrouter_fallback._payload import group_links, link_payload
 from langchain_openrouter_fallback._prefill import rejects_prefill
 
@@ -130,7 +130,7 @@ def adapt_for(
     provider = links[0].provider
     return adapt(
         body,
-        LinkLimits.of(infos),
+        CatalogLimits.of(infos),
         tracked=catalog.tracked_parameters,
         prompt_tokens=prompt_tokens,
         enforce=bool(provider and provider.require_parameters),

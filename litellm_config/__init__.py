@@ -74,7 +74,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from langchain_openrouter_fallback._lazy import lazy_getattr
+from langchain_openrouter_fallback.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from litellm_config._inputs import ChainsInput, LiteLLMConfigError

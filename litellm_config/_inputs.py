@@ -6,9 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TypeAlias
 
-from langchain_openrouter_fallback._chain import FallbackChain
-from langchain_openrouter_fallback._errors import OpenRouterFallbackError
-from langchain_openrouter_fallback._loader import load_chains
+from langchain_openrouter_fallback import FallbackChain, OpenRouterFallbackError, load_chains
 
 __all__ = ["ChainsInput", "LiteLLMConfigError", "collect_chains"]
 

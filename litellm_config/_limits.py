@@ -1,7 +1,10 @@
-"""A link's limits as a generated deployment carries them to the proxy plugin.
+"""A link's time limits as a generated deployment carries them to the proxy plugin's guard.
 
-Kept apart from the guard (which needs httpx and the chat model's stream parser) so that
-generating a config stays light.
+The generator fills them with the limits the chat model would apply to the link (its own, else
+the defaults of :mod:`langchain_openrouter_fallback.definition`), capped by the chain
+``deadline``. Not to be confused with the catalog limits that adapt a request
+(:class:`langchain_openrouter_fallback.decisions.CatalogLimits`). Kept apart from the guard
+(which needs httpx) so that generating a config stays light.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ MODEL_INFO_KEY = "openrouter_fallback"
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LinkLimits:
-    """A link's limits in seconds; ``None`` is no limit."""
+    """A deployment's guard settings: time limits in seconds (``None``: no limit)."""
 
     timeout: float | None = None
     first_token: float | None = None

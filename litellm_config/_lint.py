@@ -2,8 +2,10 @@
 
 Two families: behaviour LiteLLM has no equivalent for (the proxy will act differently from
 ``ChatOpenRouterFallback``), and chain settings the generated config cannot carry (LiteLLM
-would silently ignore them). :func:`lint` lists one chain's findings; :func:`lint_chains`
-groups the findings of many chains per kind, naming the chains each one affects.
+would silently ignore them). Every chain also gets one line naming the time limits each
+deployment carries (the chain's, else the chat model's defaults) and what enforces them.
+:func:`lint` lists one chain's findings; :func:`lint_chains` groups the findings of many
+chains per kind, naming the chains each one affects.
 """
 
 from __future__ import annotations
@@ -11,17 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from langchain_openrouter_fallback._catalog import load_catalog
-from langchain_openrouter_fallback._chain import RetryPolicy
-from langchain_openrouter_fallback._errors import ErrorKind
-from langchain_openrouter_fallback._payload import group_links
-from litellm_config._mapping import stream_read_timeout
+from langchain_openrouter_fallback import ErrorKind, RetryPolicy, load_catalog
+from langchain_openrouter_fallback.decisions import step_groups, structured_output_route
+from langchain_openrouter_fallback.definition import attempt_limits, group_links
+from litellm_config._mapping import capped_timeout, stream_read_timeout
 from litellm_config._policies import UNMAPPED_RETRY_KINDS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from langchain_openrouter_fallback._chain import FallbackChain
+    from langchain_openrouter_fallback import FallbackChain
 
 __all__ = ["Finding", "findings", "lint", "lint_chains"]
 
@@ -43,18 +44,14 @@ class Finding:
         return f"{self.where}: {self.message}" if self.where else self.message
 
 
-def _attempt_timeout(chain: FallbackChain, timeout: float | None) -> float | None:
-    limits = [t for t in (timeout, chain.deadline) if t is not None]
-    return min(limits) if limits else None
-
-
-_STREAM_LIMITS = (
-    "first_token_timeout / stall_timeout (and timeout over a whole stream) are enforced by "
-    "the proxy plugin the generated proxy config loads (litellm_config.proxy_plugin); a "
-    "litellm.Router built from router_kwargs enforces them only with "
+_LIMITS = (
+    "timeout / first token / stall in force per deployment (* the chat model's default where "
+    "the link sets none; timeout capped by the chain deadline), enforced by the proxy plugin "
+    "the generated proxy config loads (litellm_config.proxy_plugin); a litellm.Router built "
+    "from router_kwargs enforces them only with "
     "litellm.callbacks.append(litellm_config.proxy_plugin.handler) and async calls. Without "
-    "the plugin only stream_timeout applies: an httpx read timeout on every read, reset by "
-    "OpenRouter's keep-alives, set to max(first_token_timeout, stall_timeout)"
+    "the plugin only timeout and stream_timeout apply: httpx read timeouts, reset by "
+    "OpenRouter's keep-alives; stream_timeout is max(first token, stall)"
 )
 _CONTINUE = (
     "LiteLLM cannot continue a stream that fails after content was sent: the proxy ends it "
@@ -62,15 +59,22 @@ _CONTINUE = (
 )
 
 
+def _limits_in_force(chain: FallbackChain) -> Finding:
+    """The limits each deployment's guard carries, and its ``stream_timeout`` (as mapped)."""
+    limits, streams = [], []
+    for links in step_groups(chain):
+        own = attempt_limits(links)
+        timeout = capped_timeout(chain, own)
+        values = {"timeout": timeout, "first_token": own.first_token, "stall": own.stall}
+        shown = "/".join(f"{v:g}{'*' * (k in own.defaulted)}" for k, v in values.items())
+        limits.append(f"{links[0].label} {shown}")
+        streams.append(f"{links[0].label} {stream_read_timeout(own, timeout):g}")
+    where = f"limits {', '.join(limits)} s; stream_timeout {', '.join(streams)} s"
+    return Finding(_LIMITS, where)
+
+
 def _streams(chain: FallbackChain) -> list[Finding]:
-    found: list[Finding] = []
-    limited = [link for link in chain.models if link.first_token_timeout or link.stall_timeout]
-    if limited:
-        values = []
-        for link in limited:
-            value = stream_read_timeout(link, _attempt_timeout(chain, link.timeout))
-            values.append(f"{link.label} {value:g}s" if value else f"{link.label} none")
-        found.append(Finding(_STREAM_LIMITS, "stream_timeout " + ", ".join(values)))
+    found = [_limits_in_force(chain)]
     if chain.stream_recovery == "continue":
         found.append(Finding(_CONTINUE, "stream_recovery: continue"))
     return found
@@ -199,15 +203,6 @@ def _ignored(chain: FallbackChain) -> list[Finding]:
     prefill = [link.label for link in chain.models if link.prefill is not None]
     if prefill:
         found.append(Finding("prefill is ignored by LiteLLM", ", ".join(prefill)))
-    no_timeout = [link.label for link in chain.models if link.timeout is None]
-    if no_timeout and chain.deadline is None:
-        found.append(
-            Finding(
-                "no timeout and no chain deadline: LiteLLM's default request timeout (600 s) "
-                "applies",
-                ", ".join(no_timeout),
-            )
-        )
     if chain.mode == "server":
         found.extend(_server_group_losses(chain))
     return found
@@ -216,8 +211,11 @@ def _ignored(chain: FallbackChain) -> list[Finding]:
 def _server_group_losses(chain: FallbackChain) -> list[Finding]:
     lost: list[Finding] = []
     for group in group_links(chain):
+        # A group's attempt timeout is the sum of its links' when every link sets one.
+        summed = all(link.timeout for link in group)
+        fields: tuple[str, ...] = ("first_token_timeout", "stall_timeout", "retry", "breaker")
+        fields = fields if summed else ("timeout", *fields)
         for link in group[1:]:
-            fields = ("timeout", "first_token_timeout", "stall_timeout", "retry", "breaker")
             differs = [f for f in fields if getattr(link, f) != getattr(group[0], f)]
             if differs:
                 lost.append(
@@ -230,6 +228,14 @@ def _server_group_losses(chain: FallbackChain) -> list[Finding]:
     return lost
 
 
+_STRUCTURED = (
+    "json_schema requests reach these links unchanged; the chat model adapts them by the "
+    "route named and parses the answer alike (tool: the schema as a tool to call, forced when "
+    "the link takes tool_choice; json_object: JSON mode plus the schema as an instruction; "
+    "unsupported: the link is skipped)"
+)
+
+
 def _adaptation(chain: FallbackChain) -> list[Finding]:
     """What the chat model adapts per request and link that a LiteLLM deployment cannot.
 
@@ -240,15 +246,14 @@ def _adaptation(chain: FallbackChain) -> list[Finding]:
     catalog = load_catalog()
     infos = [(link.label, catalog.get(link.model)) for link in chain.models]
     found: list[Finding] = []
-    no_schema = [label for label, i in infos if i is not None and not i.supports_json_schema]
-    if no_schema:
-        found.append(
-            Finding(
-                "json_schema requests reach these links unchanged; the chat model sends them "
-                "the schema as a forced tool (or json_object + instructions) and parses alike",
-                ", ".join(no_schema),
-            )
-        )
+    routes = [
+        (label, structured_output_route(i.supported_parameters))
+        for label, i in infos
+        if i is not None
+    ]
+    adapted = [f"{label} ({route})" for label, route in routes if route != "native"]
+    if adapted:
+        found.append(Finding(_STRUCTURED, ", ".join(adapted)))
     unforced = [
         label
         for label, i in infos

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from langchain_openrouter_fallback._catalog import load_catalog
-from langchain_openrouter_fallback._payload import group_links, merge_params
-from langchain_openrouter_fallback._plan import adapt_for
+from langchain_openrouter_fallback import load_catalog
+from langchain_openrouter_fallback.decisions import adapt_for, step_groups
+from langchain_openrouter_fallback.definition import attempt_limits, merge_params
 from litellm_config._inputs import ChainsInput, LiteLLMConfigError, collect_chains
 from litellm_config._limits import MODEL_INFO_KEY, LinkLimits
 from litellm_config._policies import (
@@ -28,8 +28,8 @@ from litellm_config._policies import (
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from langchain_openrouter_fallback._catalog import Catalog
-    from langchain_openrouter_fallback._chain import BreakerPolicy, FallbackChain, Link
+    from langchain_openrouter_fallback import BreakerPolicy, Catalog, FallbackChain, Link
+    from langchain_openrouter_fallback.definition import AttemptLimits
 
 __all__ = [
     "API_KEY_REF",
@@ -40,6 +40,7 @@ __all__ = [
     "PLUGIN",
     "SERVED_MODEL_PLUGIN",
     "Generated",
+    "capped_timeout",
     "deployments",
     "generate",
     "proxy_config",
@@ -115,26 +116,20 @@ def _effective_breaker(chain: FallbackChain, link: Link) -> BreakerPolicy:
     return link.breaker or chain.breaker
 
 
-def _attempt_timeout(chain: FallbackChain, link: Link) -> float | None:
-    limits = [t for t in (link.timeout, chain.deadline) if t is not None]
-    return min(limits) if limits else None
+def capped_timeout(chain: FallbackChain, limits: AttemptLimits) -> float:
+    """A deployment's ``timeout``: the attempt limit in force, capped by the chain ``deadline``."""
+    return limits.timeout if chain.deadline is None else min(limits.timeout, chain.deadline)
 
 
-def stream_read_timeout(link: Link, attempt_timeout: float | None) -> float | None:
-    """``stream_timeout`` for a link: the longest silence the chain allows on a stream.
+def stream_read_timeout(limits: AttemptLimits, timeout: float) -> float:
+    """``stream_timeout`` for a deployment: the longest silence the chain allows on a stream.
 
     LiteLLM hands ``stream_timeout`` to httpx as a read timeout, so it bounds the wait for the
-    first byte *and every later gap between chunks*. The chain allows ``first_token_timeout``
-    before the first token and ``stall_timeout`` between chunks (each defaulting to the attempt
-    ``timeout``), so the value is their maximum (capped by ``timeout``); ``None`` when some gap
-    is unbounded.
+    first byte *and every later gap between chunks*. The chain allows ``first_token`` before
+    the first output and ``stall`` between outputs, so the value is their maximum, capped by
+    the attempt's ``timeout``.
     """
-    first = link.first_token_timeout if link.first_token_timeout is not None else attempt_timeout
-    later = link.stall_timeout if link.stall_timeout is not None else attempt_timeout
-    if first is None or later is None:
-        return None
-    longest = max(first, later)
-    return longest if attempt_timeout is None else min(longest, attempt_timeout)
+    return min(max(limits.first_token, limits.stall), timeout)
 
 
 def _split_params(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -183,11 +178,11 @@ def _deployment(
     params: dict[str, Any] = {"model": f"openrouter/{first.model}", "api_key": API_KEY_REF}
     if api_base or chain.base_url:
         params["api_base"] = (api_base or chain.base_url or "").rstrip("/")
-    timeout = _attempt_timeout(chain, first)
-    if timeout is not None:
-        params["timeout"] = timeout
-    read_timeout = stream_read_timeout(first, timeout)
-    if read_timeout is not None and read_timeout != timeout:
+    limits = attempt_limits(links)
+    timeout = capped_timeout(chain, limits)
+    params["timeout"] = timeout
+    read_timeout = stream_read_timeout(limits, timeout)
+    if read_timeout != timeout:
         params["stream_timeout"] = read_timeout
     params["max_retries"] = 0
     known, extra = _split_params(_link_params(chain, links, catalog))
@@ -202,13 +197,13 @@ def _deployment(
     if extra_body:
         params["extra_body"] = extra_body
     info = _model_info(name, links, catalog, widest=chain.mode == "server")
-    limits = LinkLimits(
+    guard = LinkLimits(
         timeout=timeout,
-        first_token=first.first_token_timeout,
-        stall=first.stall_timeout,
+        first_token=limits.first_token,
+        stall=limits.stall,
         buffer=chain.stream_recovery == "buffer",
     )
-    info[MODEL_INFO_KEY] = limits.as_dict()
+    info[MODEL_INFO_KEY] = guard.as_dict()
     return {"model_name": name, "litellm_params": params, "model_info": info}
 
 
@@ -217,7 +212,7 @@ def deployments(
 ) -> list[dict[str, Any]]:
     """``model_list`` entries: one per link (client mode) or per ``group_links`` group (server)."""
     catalog = catalog or load_catalog()
-    groups = group_links(chain) if chain.mode == "server" else [[link] for link in chain.models]
+    groups = step_groups(chain)
     return [_deployment(chain, group, api_base=api_base, catalog=catalog) for group in groups]
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from langchain_openrouter_fallback._errors import ErrorKind
+from langchain_openrouter_fallback import ErrorKind
 
 if TYPE_CHECKING:
-    from langchain_openrouter_fallback._chain import BreakerPolicy, RetryPolicy
+    from langchain_openrouter_fallback import BreakerPolicy, RetryPolicy
 
 __all__ = [
     "COOLDOWN_EXCEPTIONS",

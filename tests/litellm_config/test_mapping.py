@@ -11,7 +11,18 @@ import yaml
 
 import litellm_config
 from langchain_openrouter_fallback import FallbackChain
+from langchain_openrouter_fallback._catalog import load_catalog
 from langchain_openrouter_fallback._cli import main
+from langchain_openrouter_fallback._errors import ErrorKind
+from langchain_openrouter_fallback._health import default_registry
+from langchain_openrouter_fallback._plan import plan
+from langchain_openrouter_fallback._run import ChainRun, Try
+from langchain_openrouter_fallback._transport import AttemptFailure
+from langchain_openrouter_fallback.definition import (
+    DEFAULT_ATTEMPT_TIMEOUT,
+    DEFAULT_FIRST_TOKEN_TIMEOUT,
+    DEFAULT_STALL_TIMEOUT,
+)
 from litellm_config._policies import redis_settings, retry_policy
 from tests.conftest import EXAMPLE_CHAINS
 
@@ -48,6 +59,7 @@ def test_litellm_params_of_a_link():
         "model": "openrouter/openai/gpt-4o-mini",
         "api_key": "os.environ/OPENROUTER_API_KEY",
         "timeout": 20.0,
+        "stream_timeout": DEFAULT_STALL_TIMEOUT,  # max(first token 5, default stall 10)
         "max_retries": 0,
     }
     assert expected == first["litellm_params"]
@@ -56,8 +68,71 @@ def test_litellm_params_of_a_link():
         "max_input_tokens": 128000,
         "max_output_tokens": 16384,
         "cooldown_time": 30.0,
-        "openrouter_fallback": {"timeout": 20.0, "first_token_timeout": 5.0},
+        "openrouter_fallback": {
+            "timeout": 20.0,
+            "first_token_timeout": 5.0,
+            "stall_timeout": DEFAULT_STALL_TIMEOUT,
+        },
     } == first["model_info"]
+
+
+CHAT_MODEL_DEFAULTS = {
+    "timeout": DEFAULT_ATTEMPT_TIMEOUT,
+    "first_token_timeout": DEFAULT_FIRST_TOKEN_TIMEOUT,
+    "stall_timeout": DEFAULT_STALL_TIMEOUT,
+}
+
+
+@pytest.mark.parametrize("mode", ["client", "server"])
+def test_a_chain_without_limits_carries_the_chat_model_defaults(mode):
+    """No limits in the chain: every deployment's guard gets 60 / 15 / 10 s, and LiteLLM's own
+    timeouts follow (never its 600 s default)."""
+    chain = _chain(mode=mode, models=["openai/gpt-4o-mini", "openai/gpt-4o", "x-ai/grok-4"])
+    for entry in litellm_config.router_kwargs(chain)["model_list"]:
+        assert CHAT_MODEL_DEFAULTS == entry["model_info"]["openrouter_fallback"]
+        params = entry["litellm_params"]
+        assert DEFAULT_ATTEMPT_TIMEOUT == params["timeout"]
+        assert DEFAULT_FIRST_TOKEN_TIMEOUT == params["stream_timeout"]
+
+
+@pytest.mark.parametrize("mode", ["client", "server"])
+def test_guards_carry_the_limits_the_chat_model_gives_each_step(mode):
+    """Step by step, a deployment's guard settings are the limits the chat model's run gives
+    that step's stream (own values, defaults, server-group sums, the deadline cap)."""
+    chain = _chain(
+        mode=mode,
+        deadline=45,
+        breaker={"enabled": False},
+        models=[
+            {"model": "openai/gpt-4o-mini", "label": "a", "timeout": 20, "first_token_timeout": 5},
+            {"model": "anthropic/claude-haiku-4.5", "label": "b", "stall_timeout": 3},
+            {"model": "google/gemini-2.5-flash", "label": "c", "timeout": 50},
+            {"model": "openai/gpt-4o", "label": "d", "provider": {"order": ["openai"]}},
+        ],
+    )
+    catalog = load_catalog()
+    steps = plan(chain, [{"role": "user", "content": "hi"}], {}, catalog)
+    run = ChainRun(
+        chain, steps, registry=default_registry(), catalog=catalog,
+        endpoint="http://127.0.0.1:9/api/v1", streaming=True,
+    )  # fmt: skip
+    guards = [
+        d["model_info"]["openrouter_fallback"]
+        for d in litellm_config.router_kwargs(chain)["model_list"]
+    ]
+    applied = []
+    while isinstance(action := run.next(), Try):
+        progress = action.progress
+        applied.append(
+            {
+                "timeout": pytest.approx(progress.deadline - progress.started, abs=1),
+                "first_token_timeout": progress.first_token,
+                "stall_timeout": progress.stall,
+            }
+        )
+        run.failed(action, AttemptFailure(ErrorKind.SERVER, "down"))
+    assert len(steps) == len(guards)
+    assert applied == guards
 
 
 @pytest.mark.parametrize(
@@ -65,9 +140,10 @@ def test_litellm_params_of_a_link():
     [
         ({"timeout": 30, "first_token_timeout": 1, "stall_timeout": 5}, 5.0),
         ({"timeout": 30, "first_token_timeout": 10, "stall_timeout": 2}, 10.0),
-        ({"timeout": 30, "first_token_timeout": 5}, None),  # later gaps: up to timeout
+        ({"timeout": 30, "first_token_timeout": 5}, 10.0),  # the default stall
         ({"first_token_timeout": 1, "stall_timeout": 5}, 5.0),
-        ({"first_token_timeout": 1}, None),  # later gaps unbounded
+        ({"first_token_timeout": 1}, 10.0),  # the default stall
+        ({}, 15.0),  # the default first token
         ({"timeout": 3, "first_token_timeout": 10, "stall_timeout": 10}, None),  # = timeout
     ],
 )
@@ -144,7 +220,9 @@ def test_lint_lists_the_adaptations_litellm_cannot_make():
     )
     warnings = litellm_config.lint(chain)
     assert any(
-        w.startswith("anthropic/claude-haiku-4.5, amazon/nova-lite-v1: json_schema requests")
+        w.startswith(
+            "anthropic/claude-haiku-4.5 (tool), amazon/nova-lite-v1 (tool): json_schema requests"
+        )
         for w in warnings
     )
     assert any(w.startswith("amazon/nova-lite-v1: a forced tool_choice") for w in warnings)
@@ -200,7 +278,7 @@ def test_link_breaker_override_is_deployment_level():
         "cooldown_time": 0,
         "max_input_tokens": 200000,
         "max_output_tokens": 64000,
-        "openrouter_fallback": {},
+        "openrouter_fallback": CHAT_MODEL_DEFAULTS,
     } == infos[1]
     assert 30 == infos[2]["cooldown_time"]
     assert "allowed_fails_policy" not in infos[2]
@@ -360,7 +438,8 @@ def test_lint_flags_what_litellm_cannot_reproduce():
     text = "\n".join(litellm_config.lint(chain))
     assert "proxy_plugin" in text  # the limits need the plugin outside the generated proxy
     for needle in (
-        "stall_timeout",
+        "limits a 10/15*/3, openai/gpt-4o 30*/15*/10* s",  # capped by the deadline
+        "stream_timeout a 10, openai/gpt-4o 15 s",
         "stream_recovery",
         "requires [tools]",
         "hedge",
@@ -372,7 +451,7 @@ def test_lint_flags_what_litellm_cannot_reproduce():
 
 
 def test_lint_flags_ignored_settings():
-    """Prefill, missing timeouts, and server-mode link settings that only the first keeps."""
+    """Prefill, defaulted timeouts, and server-mode link settings that only the first keeps."""
     chain = FallbackChain.model_validate(
         {
             "name": "s",
@@ -386,18 +465,30 @@ def test_lint_flags_ignored_settings():
     )
     warnings = litellm_config.lint(chain)
     assert "a: prefill is ignored by LiteLLM" in warnings
-    assert any(w.startswith("a: no timeout") and "default request timeout" in w for w in warnings)
+    assert any(w.startswith("limits a 60*/15*/10* s;") for w in warnings)
+    assert not any("600" in w for w in warnings)  # LiteLLM's default timeout never applies
     assert any(w.startswith("b: timeout (group of a): ignored") for w in warnings)
+    timed = chain.model_copy(
+        update={"models": [chain.models[0].model_copy(update={"timeout": 7}), chain.models[1]]}
+    )
+    # Every link of the group sets a timeout: the attempt gets their sum (7 + 5), as in-process.
+    assert [12.0] == [
+        d["litellm_params"]["timeout"] for d in litellm_config.router_kwargs(timed)["model_list"]
+    ]
+    assert not any("(group of a)" in w for w in litellm_config.lint(timed))
 
 
-def test_lint_clean_chain_has_no_warnings():
-    """A chain LiteLLM reproduces gets no warnings."""
+def test_lint_clean_chain_names_only_its_limits():
+    """A chain the generated proxy reproduces gets one line: the limits its plugin enforces."""
     chain = _chain(
         retry={"max_retries": 0},
         breaker={"enabled": False},
         models=[{"model": "openai/gpt-4o-mini", "timeout": 5}],
     )
-    assert [] == litellm_config.lint(chain)
+    (line,) = litellm_config.lint(chain)
+    assert line.startswith(
+        "limits openai/gpt-4o-mini 5/15*/10* s; stream_timeout openai/gpt-4o-mini 5 s: "
+    )
 
 
 def test_cli_writes_config_and_warns_on_stderr(tmp_path, capsys):
@@ -407,7 +498,7 @@ def test_cli_writes_config_and_warns_on_stderr(tmp_path, capsys):
     assert 0 == main(["litellm", default, "-o", str(out)])
     assert litellm_config.proxy_yaml(default) == out.read_text()
     err = capsys.readouterr().err
-    assert "warning: default: stream_timeout primary 10s" in err
+    assert "warning: default: limits primary 30/10/10, secondary 25/8/10*," in err
     assert 1 == main(["litellm", default, "-o", str(out), "--strict"])
 
 
@@ -452,7 +543,7 @@ def test_cli_no_master_key_flag_warns_and_is_strict(tmp_path, capsys):
     )
     assert 0 == main(["litellm", str(chain_file), "-o", str(out)])
     assert "master_key" in yaml.safe_load(out.read_text())["general_settings"]
-    assert "warning" not in capsys.readouterr().err
+    assert "no master_key" not in capsys.readouterr().err
     assert 0 == main(["litellm", str(chain_file), "-o", str(out), "--no-master-key"])
     assert "general_settings" not in yaml.safe_load(out.read_text())
     assert "no master_key" in capsys.readouterr().err
@@ -498,7 +589,10 @@ def test_lint_chains_groups_findings_per_kind():
     assert 1 == len(unknown)
     assert unknown[0].startswith("unknown/model-x: not in the catalog")
     assert unknown[0].endswith("(chains app1, app3, app5, app7, app9, app11, app13, app15)")
-    assert any(w.endswith("(all 17 chains)") and "stream_timeout primary 10s" in w for w in grouped)
+    assert any(
+        w.startswith("limits primary 30/10/10, fallback 30/15*/10* s") and "(all 17 chains)" in w
+        for w in grouped
+    )
 
 
 def test_lint_chains_keeps_per_chain_details_apart():

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 import yaml
 
 import litellm_config
+from langchain_openrouter_fallback import _attempt_limits
+from langchain_openrouter_fallback.definition import (
+    DEFAULT_ATTEMPT_TIMEOUT,
+    DEFAULT_FIRST_TOKEN_TIMEOUT,
+    DEFAULT_STALL_TIMEOUT,
+)
 from tests.litellm_config.conftest import TEST_KEY, P, S, answer_of, chain, stream_chain
-from tests.standin import keepalive_only
+from tests.standin import keepalive_only, stream
 
 
 def _run(code: str) -> subprocess.CompletedProcess[str]:
@@ -46,7 +53,28 @@ def test_config_names_the_plugin_and_each_link_its_limits():
     config = yaml.safe_load(litellm_config.proxy_yaml(chain(models=links)))
     assert "litellm_config.proxy_plugin.handler" in config["litellm_settings"]["callbacks"]
     limits = [d["model_info"]["openrouter_fallback"] for d in config["model_list"]]
-    assert [{"timeout": 9, "first_token_timeout": 1}, {"stall_timeout": 2}] == limits
+    assert [
+        {"timeout": 9, "first_token_timeout": 1, "stall_timeout": DEFAULT_STALL_TIMEOUT},
+        {
+            "timeout": DEFAULT_ATTEMPT_TIMEOUT,
+            "first_token_timeout": DEFAULT_FIRST_TOKEN_TIMEOUT,
+            "stall_timeout": 2,
+        },
+    ] == limits
+
+
+async def _stream_with_plugin(litellm: Any, kwargs: dict[str, Any]) -> str:
+    """One streamed request to chain ``c`` through a Router with the plugin; the text it got."""
+    from litellm_config import proxy_plugin  # noqa: PLC0415 - imports litellm, as LiteLLM would
+
+    litellm.callbacks.append(proxy_plugin.handler)
+    try:
+        response = await litellm.Router(**kwargs).acompletion(
+            model="c", messages=[{"role": "user", "content": "hi"}], stream=True
+        )
+        return "".join([c.choices[0].delta.content or "" async for c in response if c.choices])
+    finally:
+        litellm.callbacks.remove(proxy_plugin.handler)
 
 
 @pytest.mark.litellm
@@ -55,18 +83,26 @@ async def test_an_in_process_router_with_the_plugin_enforces_first_token(
     litellm, standin, monkeypatch
 ):
     """docs/litellm.md: `litellm.callbacks.append(handler)` gives a Router the proxy's limits (async)."""
-    from litellm_config import proxy_plugin  # noqa: PLC0415 - imports litellm, as LiteLLM would
-
     monkeypatch.setenv("OPENROUTER_API_KEY", TEST_KEY)
     kwargs = litellm_config.router_kwargs(stream_chain(), api_base=standin.base_url)
     standin.script(P, keepalive_only(30))
-    litellm.callbacks.append(proxy_plugin.handler)
-    try:
-        response = await litellm.Router(**kwargs).acompletion(
-            model="c", messages=[{"role": "user", "content": "hi"}], stream=True
-        )
-        text = "".join([c.choices[0].delta.content or "" async for c in response if c.choices])
-    finally:
-        litellm.callbacks.remove(proxy_plugin.handler)
-    assert answer_of(S) == text
+    assert answer_of(S) == await _stream_with_plugin(litellm, kwargs)
+    assert [P, S] == standin.models_seen()
+
+
+@pytest.mark.litellm
+@pytest.mark.timeout(300)
+async def test_a_default_limit_travels_to_the_guard_and_is_applied(litellm, standin, monkeypatch):
+    """A chain that sets no limits: its deployments carry the chat model's defaults, and a Router
+    with the plugin applies them (the first-token default is shrunk to 1 s for the test)."""
+    monkeypatch.setattr(_attempt_limits, "DEFAULT_FIRST_TOKEN_TIMEOUT", 1.0)
+    monkeypatch.setenv("OPENROUTER_API_KEY", TEST_KEY)
+    no_limits = chain(models=[P, S], breaker={"enabled": False})
+    kwargs = litellm_config.router_kwargs(no_limits, api_base=standin.base_url)
+    primary = kwargs["model_list"][0]["model_info"]["openrouter_fallback"]
+    assert 1.0 == primary["first_token_timeout"]
+    assert DEFAULT_ATTEMPT_TIMEOUT == primary["timeout"]
+    # Keep-alives for about 4 s, then an answer: without the default it would be served.
+    standin.script(P, stream(["late answer"], model=P, keepalives=20, keepalive_gap=0.2))
+    assert answer_of(S) == await _stream_with_plugin(litellm, kwargs)
     assert [P, S] == standin.models_seen()

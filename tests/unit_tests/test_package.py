@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
 import subprocess
 import sys
@@ -116,3 +118,24 @@ def test_chat_model_and_langchain_messages_load_on_first_use():
     )
     with pytest.raises(AttributeError, match="no attribute 'NotAName'"):
         _ = pkg.NotAName
+
+
+PUBLIC_MODULES = ("definition", "decisions", "lazy")
+"""Public modules beside the root: the seams add-ons such as ``litellm_config`` build on."""
+
+
+@pytest.mark.parametrize("name", PUBLIC_MODULES)
+def test_public_modules_export_documented_names(name):
+    """Each public module is documented, and so is every class or function in its ``__all__``."""
+    module = importlib.import_module(f"langchain_openrouter_fallback.{name}")
+    assert module.__doc__
+    for attr in module.__all__:
+        value = getattr(module, attr)
+        if inspect.isclass(value) or inspect.isfunction(value):
+            assert inspect.getdoc(value), f"{name}.{attr} has no docstring"
+
+
+def test_public_modules_load_without_langchain_or_httpx():
+    """The definition and decision seams are as light as a chain file."""
+    code = "\n".join(f"import langchain_openrouter_fallback.{name}" for name in PUBLIC_MODULES)
+    assert [] == _loaded_heavy_modules(code)

@@ -1,0 +1,25 @@
+"""Per-request decisions, free of I/O, for add-ons that reproduce them (``litellm_config``).
+
+Which links each attempt sends (:func:`step_groups`), how a request is adapted to what a
+link accepts per the catalog (:func:`adapt_for`), and the structured-output route a link gets
+(:func:`structured_output_route`), exactly as the chat model decides them.
+"""
+
+from __future__ import annotations
+
+from langchain_openrouter_fallback._adapt import (
+    Adaptation,
+    CatalogLimits,
+    StructuredOutputRoute,
+    structured_output_route,
+)
+from langchain_openrouter_fallback._plan import adapt_for, step_groups
+
+__all__ = [
+    "Adaptation",
+    "CatalogLimits",
+    "StructuredOutputRoute",
+    "adapt_for",
+    "step_groups",
+    "structured_output_route",
+]

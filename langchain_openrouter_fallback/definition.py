@@ -1,0 +1,33 @@
+"""The chain definition's building blocks, for add-ons that read a chain (``litellm_config``).
+
+What a chain means without running it: how links group into server-mode requests, how
+parameter layers merge, and the time limits each attempt runs under (the chat model's
+defaults included). The chain models themselves (:class:`FallbackChain`, :class:`Link`,
+policies) are exported from the package root.
+"""
+
+from __future__ import annotations
+
+from langchain_openrouter_fallback._attempt_limits import (
+    DEFAULT_ATTEMPT_TIMEOUT,
+    DEFAULT_FIRST_TOKEN_TIMEOUT,
+    DEFAULT_STALL_TIMEOUT,
+    AttemptLimits,
+    attempt_limits,
+)
+from langchain_openrouter_fallback._payload import (
+    MAX_MODELS_PER_REQUEST,
+    group_links,
+    merge_params,
+)
+
+__all__ = [
+    "DEFAULT_ATTEMPT_TIMEOUT",
+    "DEFAULT_FIRST_TOKEN_TIMEOUT",
+    "DEFAULT_STALL_TIMEOUT",
+    "MAX_MODELS_PER_REQUEST",
+    "AttemptLimits",
+    "attempt_limits",
+    "group_links",
+    "merge_params",
+]
