@@ -24,9 +24,11 @@ def _cmd_litellm(args: argparse.Namespace) -> int:
     with warnings_module.catch_warnings():
         warnings_module.simplefilter("ignore")  # reported below, once, like the lint
         text = proxy_yaml(chains, api_base=args.api_base, require_master_key=secured)
-    warnings = lint_chains(chains)
+    warnings = lint_chains(chains, notes=False)
     if not secured:
         warnings.insert(0, f"--no-master-key: {OPEN_PROXY_WARNING}")
+    for note in lint_chains(chains, notes=True):
+        print(f"note: {note}", file=sys.stderr)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if args.output in (None, "-"):
@@ -55,5 +57,5 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="do not require LITELLM_MASTER_KEY from clients (an open proxy; warned about)",
     )
-    parser.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when there are warnings (notes do not count)")
     parser.set_defaults(func=_cmd_litellm)

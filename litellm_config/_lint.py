@@ -39,6 +39,8 @@ class Finding:
     """What in this chain it concerns (link labels, values); empty: the whole chain."""
     shared: bool = False
     """``where`` lists things reported once across chains (e.g. unknown model ids)."""
+    note: bool = False
+    """Information, not a difference: the CLI prints it as ``note:`` and ``--strict`` ignores it."""
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}" if self.where else self.message
@@ -70,7 +72,7 @@ def _limits_in_force(chain: FallbackChain) -> Finding:
         limits.append(f"{links[0].label} {shown}")
         streams.append(f"{links[0].label} {stream_read_timeout(own, timeout):g}")
     where = f"limits {', '.join(limits)} s; stream_timeout {', '.join(streams)} s"
-    return Finding(_LIMITS, where)
+    return Finding(_LIMITS, where, note=True)
 
 
 def _streams(chain: FallbackChain) -> list[Finding]:
@@ -317,14 +319,22 @@ def _group_line(message: str, hits: list[tuple[str, Finding]], total: int) -> st
     return f"{message} ({len(hits)} chains: {detail})"
 
 
-def lint_chains(chains: Mapping[str, FallbackChain]) -> list[str]:
+def lint_chains(
+    chains: Mapping[str, FallbackChain], *, notes: bool | None = None
+) -> list[str]:
     """The findings of every chain, one line per kind naming the chains it affects.
 
     A finding that is the same in several chains is reported once; models missing from the
     catalog are listed once each, whichever chains use them.
+
+    Args:
+        chains: The chains by name.
+        notes: ``None`` for every finding; ``True`` for the notes only (the limits in force);
+            ``False`` for the differences only.
     """
     groups: dict[str, list[tuple[str, Finding]]] = {}
     for name, chain in chains.items():
         for finding in findings(chain):
-            groups.setdefault(finding.message, []).append((name, finding))
+            if notes is None or finding.note == notes:
+                groups.setdefault(finding.message, []).append((name, finding))
     return [_group_line(message, hits, len(chains)) for message, hits in groups.items()]

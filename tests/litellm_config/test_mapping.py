@@ -489,6 +489,26 @@ def test_lint_clean_chain_names_only_its_limits():
     assert line.startswith(
         "limits openai/gpt-4o-mini 5/15*/10* s; stream_timeout openai/gpt-4o-mini 5 s: "
     )
+    assert [] == litellm_config.lint_chains({"c": chain}, notes=False)
+
+
+def test_cli_strict_ignores_the_limits_note(tmp_path, capsys):
+    """The limits line is a note: a chain LiteLLM reproduces passes --strict."""
+    chain_file = tmp_path / "c.yaml"
+    chain_file.write_text(
+        yaml.safe_dump(
+            {
+                "name": "c",
+                "retry": {"max_retries": 0},
+                "breaker": {"enabled": False},
+                "models": [{"model": "openai/gpt-4o-mini", "timeout": 5}],
+            }
+        )
+    )
+    assert 0 == main(["litellm", str(chain_file), "-o", str(tmp_path / "out.yaml"), "--strict"])
+    err = capsys.readouterr().err
+    assert "note: c: limits openai/gpt-4o-mini 5/15*/10* s" in err
+    assert "warning:" not in err
 
 
 def test_cli_writes_config_and_warns_on_stderr(tmp_path, capsys):
@@ -498,7 +518,8 @@ def test_cli_writes_config_and_warns_on_stderr(tmp_path, capsys):
     assert 0 == main(["litellm", default, "-o", str(out)])
     assert litellm_config.proxy_yaml(default) == out.read_text()
     err = capsys.readouterr().err
-    assert "warning: default: limits primary 30/10/10, secondary 25/8/10*," in err
+    assert "note: default: limits primary 30/10/10, secondary 25/8/10*," in err
+    assert "warning: default: " in err
     assert 1 == main(["litellm", default, "-o", str(out), "--strict"])
 
 
