@@ -57,5 +57,7 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="do not require LITELLM_MASTER_KEY from clients (an open proxy; warned about)",
     )
-    parser.add_argument("--strict", action="store_true", help="exit 1 when there are warnings (notes do not count)")
+    parser.add_argument(
+        "--strict", action="store_true", help="exit 1 when there are warnings (notes do not count)"
+    )
     parser.set_defaults(func=_cmd_litellm)
