@@ -29,7 +29,8 @@ SortBy = Literal["price", "throughput", "latency", "exacto"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # OpenRouter reads JSON, which has no infinity or NaN.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ProviderSort(_Strict):
