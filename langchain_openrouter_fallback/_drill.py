@@ -16,9 +16,7 @@ Fault shorthand (``--fail LABEL=EFFECT``; LABEL is a link label or model id)::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import logging
 import math
 import sys
 import time
@@ -30,7 +28,7 @@ from langchain_openrouter_fallback._errors import ChainValidationError, OpenRout
 from langchain_openrouter_fallback._table import table
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Sequence
 
     from langchain_core.messages import BaseMessage
 
@@ -44,7 +42,6 @@ __all__ = [
     "FaultSpec",
     "LinkStats",
     "format_report",
-    "quiet_attempt_logs",
     "register",
     "run_drill",
 ]
@@ -388,24 +385,11 @@ def _options(args: argparse.Namespace) -> DrillOptions:
     )  # fmt: skip
 
 
-@contextlib.contextmanager
-def quiet_attempt_logs() -> Iterator[None]:
-    """Keep per-attempt warnings off the terminal while the progress bar runs."""
-    logger = logging.getLogger("langchain_openrouter_fallback")
-    handler = logging.NullHandler()
-    logger.addHandler(handler)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-
-
 def _cmd_drill(args: argparse.Namespace) -> int:
     try:
         options = _options(args)
-        with quiet_attempt_logs():
-            chains = _chains(args.chain_file, args.chain)
-            reports = [run_drill(chain, options) for chain in chains]
+        chains = _chains(args.chain_file, args.chain)
+        reports = [run_drill(chain, options) for chain in chains]
     except ValueError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
