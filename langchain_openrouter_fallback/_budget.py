@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from langchain_openrouter_fallback._money import usd
 from langchain_openrouter_fallback._plan import estimate_tokens
 
 if TYPE_CHECKING:
@@ -37,10 +38,10 @@ class WorstCase:
     def explain(self, left: float, ceiling: float) -> str:
         """Why an attempt with this worst case is not sent."""
         return (
-            f"worst case ${self.cost:.4f} (~{self.prompt_tokens} prompt tokens x "
+            f"worst case {usd(self.cost)} (~{self.prompt_tokens} prompt tokens x "
             f"${self.prompt_price * _PER_M:g}/M + {self.output_tokens} output tokens x "
-            f"${self.completion_price * _PER_M:g}/M) exceeds the ${max(left, 0):.4f} left "
-            f"of max_cost ${ceiling:g}"
+            f"${self.completion_price * _PER_M:g}/M) exceeds the {usd(max(left, 0))} left "
+            f"of max_cost {usd(ceiling)}"
         )
 
 
@@ -106,7 +107,7 @@ class Budget:
             return None, 0.0
         case = worst_case(step, self._catalog)
         if isinstance(case, str):
-            return f"max_cost ${self.ceiling:g} set and {case}", 0.0
+            return f"max_cost {usd(self.ceiling)} set and {case}", 0.0
         left = self.ceiling - (self._spent or 0.0) - self._reserved
         if case.cost > left:
             return case.explain(left, self.ceiling), 0.0

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from langchain_openrouter_fallback._catalog import load_catalog
 from langchain_openrouter_fallback._chain import RetryPolicy
 from langchain_openrouter_fallback._errors import ErrorKind
+from langchain_openrouter_fallback._money import usd
 from langchain_openrouter_fallback._payload import group_links
 from litellm_config._mapping import stream_read_timeout
 from litellm_config._policies import UNMAPPED_RETRY_KINDS
@@ -267,7 +268,7 @@ def _adaptation(chain: FallbackChain) -> list[Finding]:
             Finding(
                 "no per-request cost ceiling in LiteLLM (max_budget / budget_duration cap "
                 "spend over a period): links are not skipped by their worst-case cost",
-                f"max_cost ${chain.max_cost:g}",
+                f"max_cost {usd(chain.max_cost)}",
             )
         )
     return found
