@@ -1,10 +1,10 @@
 """The ``openrouter-fallback`` command.
 
 Subcommands: ``validate``, ``payloads``, ``schema``, ``catalog refresh``, ``drill``, ``litellm``,
-plus ``emulate`` when the emulator extra is installed. Every error is one line on stderr and
-exit code 2; a reader that closes the pipe early (``| head``) ends the command quietly (exit
-141). Modules are imported by the command that needs them, so ``--help`` and ``validate``
-never load LangChain or httpx.
+``notebooks``, plus ``emulate`` when the emulator extra is installed. Every error is one line
+on stderr and exit code 2; a reader that closes the pipe early (``| head``) ends the command
+quietly (exit 141). Modules are imported by the command that needs them, so ``--help`` and
+``validate`` never load LangChain or httpx.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ _PLUGINS = (
     ("langchain_openrouter_fallback.emulator._cli", "uvicorn"),
     ("litellm_config._cli", None),
     ("langchain_openrouter_fallback._drill", None),
+    ("langchain_openrouter_fallback._notebooks", None),
 )
 
 
