@@ -9,7 +9,6 @@ What was spent is the ``usage.cost`` OpenRouter reports for each attempt.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -45,12 +44,6 @@ class WorstCase:
         )
 
 
-def _prompt_tokens(body: dict[str, Any]) -> int:
-    tools = body.get("tools")
-    extra = len(json.dumps(tools)) // 4 if tools else 0
-    return estimate_tokens(body.get("messages") or []) + extra
-
-
 def _output_tokens(body: dict[str, Any], info: ModelInfo, prompt: int) -> int | None:
     asked = body.get("max_tokens") or body.get("max_completion_tokens")
     if isinstance(asked, int) and not isinstance(asked, bool):
@@ -62,7 +55,7 @@ def _output_tokens(body: dict[str, Any], info: ModelInfo, prompt: int) -> int | 
 
 def worst_case(step: Step, catalog: Catalog) -> WorstCase | str:
     """The step's worst case, or why it cannot be known."""
-    prompt = _prompt_tokens(step.body)
+    prompt = estimate_tokens(step.body.get("messages") or [], step.body.get("tools"))
     cases: list[WorstCase] = []
     for link in step.links:
         info = catalog.get(link.model)

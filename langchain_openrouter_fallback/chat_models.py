@@ -52,7 +52,12 @@ from langchain_openrouter_fallback._health import (
     shared_registry,
 )
 from langchain_openrouter_fallback._payload import merge_params, to_openai_messages
-from langchain_openrouter_fallback._plan import plan, step_groups
+from langchain_openrouter_fallback._plan import (
+    CHARS_PER_TOKEN,
+    estimate_tokens,
+    plan,
+    step_groups,
+)
 from langchain_openrouter_fallback._profile import chain_profile
 from langchain_openrouter_fallback._run import ChainRun
 from langchain_openrouter_fallback._structured import (
@@ -153,6 +158,11 @@ class ChatOpenRouterFallback(BaseChatModel):
     Structured output:
         ``llm.with_structured_output(Schema, method="json_schema" | "function_calling" |
         "json_mode", include_raw=False)``.
+
+    Token counts:
+        ``llm.get_num_tokens(text)`` and ``llm.get_num_tokens_from_messages(messages,
+        tools=...)`` are estimates (4 characters per token, the one ``max_cost`` and context
+        checks use), with no tokenizer to install.
 
     Token usage:
         ``msg.usage_metadata`` incl. cached (``input_token_details.cache_read``) and reasoning
@@ -548,6 +558,28 @@ class ChatOpenRouterFallback(BaseChatModel):
             if run_manager is not None:
                 await run_manager.on_llm_new_token(chunk.text, chunk=generation)
             yield generation
+
+    # -- token counts -------------------------------------------------------------------
+
+    def get_num_tokens(self, text: str) -> int:
+        """Estimated tokens in ``text``: characters / 4, no tokenizer (no ``transformers``).
+
+        The same estimate the chain uses for context checks and ``max_cost``; real counts
+        differ by model, so treat it as an estimate, not a bill.
+        """
+        return len(text) // CHARS_PER_TOKEN
+
+    def get_num_tokens_from_messages(
+        self,
+        messages: list[BaseMessage],
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool] | None = None,
+    ) -> int:
+        """Estimated prompt tokens of ``messages`` (and ``tools``), as ``max_cost`` counts them.
+
+        Characters / 4 plus 4 per message, tools as their JSON (see :meth:`get_num_tokens`).
+        """
+        formatted = tools_payload(tools) if tools else None
+        return estimate_tokens(to_openai_messages(messages), formatted)
 
     # -- tools and structured output ----------------------------------------------------
 
