@@ -13,6 +13,7 @@ import argparse
 import importlib
 import importlib.util
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -150,6 +151,20 @@ def http_url(text: str) -> str:
     return text
 
 
+def _seconds(text: str) -> float:
+    """``argparse`` type of a time limit: finite, more than 0, at most ``MAX_SECONDS``."""
+    from langchain_openrouter_fallback._chain import MAX_SECONDS  # noqa: PLC0415
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= MAX_SECONDS:  # NaN fails every comparison
+        msg = f"{text}: expected seconds, more than 0 and at most {MAX_SECONDS:g}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def _cmd_catalog_refresh(args: argparse.Namespace) -> int:
     from langchain_openrouter_fallback._catalog import Catalog  # noqa: PLC0415
 
@@ -214,7 +229,7 @@ def _add_core_commands(sub: Any) -> None:
         "--base-url", type=http_url, help=f"default: $OPENROUTER_BASE_URL or {DEFAULT_BASE_URL}"
     )
     refresh.add_argument("--output", help=f"default: {default_cache_path()}")
-    refresh.add_argument("--timeout", type=float, default=30.0)
+    refresh.add_argument("--timeout", type=_seconds, default=30.0, help="seconds (default: 30)")
     refresh.set_defaults(func=_cmd_catalog_refresh)
 
 

@@ -130,3 +130,12 @@ def test_per_call_timeout_limits_the_attempt_and_is_not_sent(emu):
     with pytest.raises(FallbacksExhaustedError) as caught:
         llm.invoke("hi", timeout=0.2)
     assert ["timeout"] == [a.error_kind for a in caught.value.attempts]
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-1", "1e300", "soon"])
+def test_catalog_refresh_timeout_is_a_limit_too(capsys, value):
+    """``catalog refresh --timeout inf`` is a usage error, not an OverflowError traceback."""
+    with pytest.raises(SystemExit) as exited:
+        main(["catalog", "refresh", "--base-url", "http://127.0.0.1:9/api/v1", "--timeout", value])
+    assert 2 == exited.value.code
+    assert f"argument --timeout: {value}: expected seconds" in capsys.readouterr().err
