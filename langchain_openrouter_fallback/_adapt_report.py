@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from langchain_openrouter_fallback._adapt import structured_output_route
 from langchain_openrouter_fallback._budget import worst_case
+from langchain_openrouter_fallback._money import usd
 from langchain_openrouter_fallback._payload import link_payload
 from langchain_openrouter_fallback._plan import Step, adapt_for
 from langchain_openrouter_fallback._prefill import rejects_prefill
@@ -94,9 +95,9 @@ def budget_warnings(chain: FallbackChain, catalog: Catalog) -> list[str]:
         body = adapt_for([link], link_payload(chain, [link], list(_PROBE), {}), catalog, 0).body
         case = worst_case(Step(link.label, [link], body), catalog)
         if isinstance(case, str) or case.cost > chain.max_cost:
-            why = case if isinstance(case, str) else f"worst case ${case.cost:.4f}"
+            why = case if isinstance(case, str) else f"worst case {usd(case.cost)}"
             warnings.append(
-                f"{link.label}: {why}; max_cost ${chain.max_cost:g} skips it "
+                f"{link.label}: {why}; max_cost {usd(chain.max_cost)} skips it "
                 "unless requests set a smaller max_tokens"
             )
     return warnings

@@ -9,10 +9,10 @@ What was spent is the ``usage.cost`` OpenRouter reports for each attempt.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from langchain_openrouter_fallback._money import usd
 from langchain_openrouter_fallback._plan import estimate_tokens
 
 if TYPE_CHECKING:
@@ -37,17 +37,11 @@ class WorstCase:
     def explain(self, left: float, ceiling: float) -> str:
         """Why an attempt with this worst case is not sent."""
         return (
-            f"worst case ${self.cost:.4f} (~{self.prompt_tokens} prompt tokens x "
+            f"worst case {usd(self.cost)} (~{self.prompt_tokens} prompt tokens x "
             f"${self.prompt_price * _PER_M:g}/M + {self.output_tokens} output tokens x "
-            f"${self.completion_price * _PER_M:g}/M) exceeds the ${max(left, 0):.4f} left "
-            f"of max_cost ${ceiling:g}"
+            f"${self.completion_price * _PER_M:g}/M) exceeds the {usd(max(left, 0))} left "
+            f"of max_cost {usd(ceiling)}"
         )
-
-
-def _prompt_tokens(body: dict[str, Any]) -> int:
-    tools = body.get("tools")
-    extra = len(json.dumps(tools)) // 4 if tools else 0
-    return estimate_tokens(body.get("messages") or []) + extra
 
 
 def _output_tokens(body: dict[str, Any], info: ModelInfo, prompt: int) -> int | None:
@@ -61,7 +55,7 @@ def _output_tokens(body: dict[str, Any], info: ModelInfo, prompt: int) -> int | 
 
 def worst_case(step: Step, catalog: Catalog) -> WorstCase | str:
     """The step's worst case, or why it cannot be known."""
-    prompt = _prompt_tokens(step.body)
+    prompt = estimate_tokens(step.body.get("messages") or [], step.body.get("tools"))
     cases: list[WorstCase] = []
     for link in step.links:
         info = catalog.get(link.model)
@@ -106,7 +100,7 @@ class Budget:
             return None, 0.0
         case = worst_case(step, self._catalog)
         if isinstance(case, str):
-            return f"max_cost ${self.ceiling:g} set and {case}", 0.0
+            return f"max_cost {usd(self.ceiling)} set and {case}", 0.0
         left = self.ceiling - (self._spent or 0.0) - self._reserved
         if case.cost > left:
             return case.explain(left, self.ceiling), 0.0

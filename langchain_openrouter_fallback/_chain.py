@@ -28,8 +28,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    NonNegativeFloat,
-    PositiveFloat,
     PositiveInt,
     ValidationInfo,
     field_validator,
@@ -51,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CAPABILITIES",
     "MAX_LINKS",
+    "MAX_SECONDS",
     "TRANSIENT_STATUSES",
     "BreakerPolicy",
     "FallbackChain",
@@ -58,6 +57,7 @@ __all__ = [
     "Link",
     "Requirements",
     "RetryPolicy",
+    "Seconds",
     "StreamRecovery",
 ]
 
@@ -67,6 +67,17 @@ CAPABILITIES = frozenset({"tools", "vision", "json_schema", "json_mode", "reason
 
 MAX_LINKS = 100
 """Most links a chain may have (a file with more is refused before it is validated)."""
+
+MAX_SECONDS = 86_400.0
+"""Longest time limit accepted anywhere (one day): ``timeout``, ``deadline``, ``hedge``...
+
+Larger values (``.inf`` included) are refused where they are written, since every timer
+they reach would overflow the platform's clock."""
+
+Seconds = Annotated[float, Field(gt=0, le=MAX_SECONDS, allow_inf_nan=False)]
+"""A time limit: finite, more than 0 and at most :data:`MAX_SECONDS`."""
+_Wait = Annotated[float, Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)]
+_Usd = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 StreamRecovery = Literal["raise", "buffer", "continue"]
 """What a stream does when it breaks after content reached the consumer."""
@@ -109,8 +120,11 @@ def _or_shorthand(shorthand: dict[str, Any]) -> Callable[[dict[str, Any]], None]
 
 
 class _Strict(BaseModel):
-    # Attribute docstrings become the JSON Schema's descriptions (editors, the docs' reference).
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    # Attribute docstrings become the JSON Schema's descriptions (editors, the docs' reference);
+    # no field of a chain is meant to be infinite or NaN (JSON cannot even carry them).
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_attribute_docstrings=True, allow_inf_nan=False
+    )
 
 
 TRANSIENT_STATUSES = frozenset({500, 502, 504})
@@ -134,9 +148,9 @@ class RetryPolicy(_Strict):
     transient: bool = True
     """Also retry HTTP 500/502/504 (:data:`TRANSIENT_STATUSES`) and connection resets before
     any response byte, whatever ``on`` says; ``false`` leaves only ``on``."""
-    backoff: NonNegativeFloat = 0.25
+    backoff: _Wait = 0.25
     """First wait in seconds when the upstream names none; doubles per retry."""
-    max_wait: NonNegativeFloat = 10.0
+    max_wait: _Wait = 10.0
     """Never wait longer than this for one retry (a longer ``Retry-After`` moves on)."""
     jitter: Annotated[float, Field(ge=0, le=1)] = 0.1
     """Fraction of each wait randomised, so clients don't retry in lockstep."""
@@ -162,7 +176,7 @@ class BreakerPolicy(_Strict):
 class HedgePolicy(_Strict):
     """Start the next link in parallel when the current one is slow to produce a token."""
 
-    after: PositiveFloat
+    after: Seconds
     """Seconds without a first token before the hedge starts."""
     max_parallel: Annotated[int, Field(ge=2, le=5)] = 2
     """Most attempts of one request in flight at once (the original plus its hedges)."""
@@ -242,11 +256,11 @@ class Link(_Strict):
     """OpenRouter model id, ``vendor/name`` with an optional ``:variant`` (``:free``, ...)."""
     label: str = ""
     """Name used in attempt records and configs; defaults to the model id. Unique per chain."""
-    timeout: PositiveFloat | None = None
+    timeout: Seconds | None = None
     """Seconds for the whole attempt."""
-    first_token_timeout: PositiveFloat | None = None
+    first_token_timeout: Seconds | None = None
     """Streams: seconds until the first content token (keep-alives don't count)."""
-    stall_timeout: PositiveFloat | None = None
+    stall_timeout: Seconds | None = None
     """Streams: longest silence between content chunks."""
     provider: ProviderPreferences | None = None
     """OpenRouter provider routing for this link (sent as the request's ``provider``)."""
@@ -320,9 +334,9 @@ class FallbackChain(_Strict):
     """Request parameters for every link (``temperature``, ``max_tokens``, ...)."""
     legacy_route: bool = False
     """Also send the deprecated ``route: "fallback"`` in server-mode bodies."""
-    deadline: PositiveFloat | None = None
+    deadline: Seconds | None = None
     """Seconds for the whole chain; later attempts get what is left."""
-    max_cost: NonNegativeFloat | None = None
+    max_cost: _Usd | None = None
     """USD ceiling per request: an attempt whose worst case (catalog prices x estimated prompt
     and maximum output tokens) exceeds what is left is skipped; reported costs are spent."""
     requires: Requirements = Field(default_factory=Requirements)
@@ -336,7 +350,12 @@ class FallbackChain(_Strict):
     hedge: HedgePolicy | None = Field(
         default=None,
         json_schema_extra=_or_shorthand(
-            {"type": "number", "exclusiveMinimum": 0, "description": "shorthand: {after: N}"}
+            {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "maximum": MAX_SECONDS,
+                "description": "shorthand: {after: N}",
+            }
         ),
     )
     """Start the next link in parallel when one is slow to a first token (``None``: off)."""

@@ -1,8 +1,9 @@
 """The ``openrouter-fallback`` command.
 
 Subcommands: ``validate``, ``payloads``, ``schema``, ``catalog refresh``, ``drill``, ``litellm``,
-plus ``emulate`` when the emulator extra is installed. Every error is one line on stderr and
-exit code 2. Modules are imported by the command that needs them, so ``--help`` and
+``notebooks``, plus ``emulate`` when the emulator extra is installed. Every error is one line
+on stderr and exit code 2; a reader that closes the pipe early (``| head``) ends the command
+quietly (exit 141). Modules are imported by the command that needs them, so ``--help`` and
 ``validate`` never load LangChain or httpx.
 """
 
@@ -12,6 +13,7 @@ import argparse
 import importlib
 import importlib.util
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -23,14 +25,18 @@ from langchain_openrouter_fallback._errors import OpenRouterFallbackError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["main"]
+__all__ = ["http_url", "main", "url_problem"]
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
+_SIGPIPE_EXIT = 141
+"""Exit code after the reader closed stdout: 128 + SIGPIPE, what a shell reports for
+``yes | head -1``'s writer."""
 # Subcommands that live with their feature, and the module each needs installed.
 _PLUGINS = (
     ("langchain_openrouter_fallback.emulator._cli", "uvicorn"),
     ("litellm_config._cli", None),
     ("langchain_openrouter_fallback._drill", None),
+    ("langchain_openrouter_fallback._notebooks", None),
 )
 
 
@@ -48,13 +54,23 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     )
 
     catalog = load_catalog()
-    clean = True
+    clean, failed = True, 0
     for path in args.files:
-        for chain in load_chains(path).values():
+        try:
+            chains = load_chains(path)
+        except OpenRouterFallbackError as exc:  # say so, and check the other files too
+            _error(exc)
+            failed += 1
+            continue
+        for chain in chains.values():
             report = check_chain(chain, catalog)
             print(format_chain_report(report))
             print("\n".join(adaptation_lines(chain, catalog)))
             clean = clean and report.ok
+    if failed:
+        if len(args.files) > 1:
+            print(f"{failed} of {len(args.files)} files failed", file=sys.stderr)
+        return 2
     return 0 if clean or not args.strict else 1
 
 
@@ -62,10 +78,16 @@ def _cmd_payloads(args: argparse.Namespace) -> int:
     from langchain_openrouter_fallback._loader import load_chains  # noqa: PLC0415
 
     messages = [{"role": "user", "content": args.message}]
-    for path in args.files:
-        for chain in load_chains(path).values():
-            payloads = chain.openrouter_payloads(messages)
-            print(json.dumps({"chain": chain.name, "payloads": payloads}, indent=2))
+    documents = [
+        {"chain": chain.name, "payloads": chain.openrouter_payloads(messages)}
+        for path in args.files
+        for chain in load_chains(path).values()
+    ]
+    if args.jsonl:
+        for document in documents:
+            print(json.dumps(document))
+    else:  # one JSON document: the chain's object, or a list when there are several
+        print(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
     return 0
 
 
@@ -81,8 +103,9 @@ def _fetch_models(url: str, timeout: float) -> tuple[bytes, dict[str, Any]]:
     import urllib.error  # noqa: PLC0415
     import urllib.request  # noqa: PLC0415
 
-    if not url.startswith(("http://", "https://")):
-        msg = f"catalog refresh: {url} is not an http(s) URL"
+    problem = url_problem(url)
+    if problem:
+        msg = f"catalog refresh: {problem}"
         raise _CatalogRefreshError(msg)
     request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
     key = os.environ.get("OPENROUTER_API_KEY")
@@ -105,6 +128,41 @@ def _fetch_models(url: str, timeout: float) -> tuple[bytes, dict[str, Any]]:
         msg = f"catalog refresh: GET {url} did not return a /models document ({{'data': [...]}})"
         raise _CatalogRefreshError(msg)
     return raw, data
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be an endpoint (``None``: it can): only ``http(s)://host...``."""
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        return f"{url} is not a URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{url} is not an http(s) URL"
+    return None
+
+
+def http_url(text: str) -> str:
+    """``argparse`` type of an endpoint option (``--base-url``, ``--api-base``)."""
+    problem = url_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
+def _seconds(text: str) -> float:
+    """``argparse`` type of a time limit: finite, more than 0, at most ``MAX_SECONDS``."""
+    from langchain_openrouter_fallback._chain import MAX_SECONDS  # noqa: PLC0415
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= MAX_SECONDS:  # NaN fails every comparison
+        msg = f"{text}: expected seconds, more than 0 and at most {MAX_SECONDS:g}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
 
 def _cmd_catalog_refresh(args: argparse.Namespace) -> int:
@@ -155,6 +213,10 @@ def _add_core_commands(sub: Any) -> None:
     payloads = sub.add_parser("payloads", help="print the server-side request bodies")
     payloads.add_argument("files", nargs="+")
     payloads.add_argument("--message", default="Hello!")
+    payloads.add_argument(
+        "--jsonl", action="store_true",
+        help="one compact JSON object per chain and line (default: one JSON document)",
+    )  # fmt: skip
     payloads.set_defaults(func=_cmd_payloads)
 
     schema = sub.add_parser("schema", help="print the chain-file JSON Schema (for editors)")
@@ -163,9 +225,11 @@ def _add_core_commands(sub: Any) -> None:
     catalog = sub.add_parser("catalog", help="the model catalog")
     catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)
     refresh = catalog_sub.add_parser("refresh", help="fetch /models into the user cache")
-    refresh.add_argument("--base-url", help=f"default: $OPENROUTER_BASE_URL or {DEFAULT_BASE_URL}")
+    refresh.add_argument(
+        "--base-url", type=http_url, help=f"default: $OPENROUTER_BASE_URL or {DEFAULT_BASE_URL}"
+    )
     refresh.add_argument("--output", help=f"default: {default_cache_path()}")
-    refresh.add_argument("--timeout", type=float, default=30.0)
+    refresh.add_argument("--timeout", type=_seconds, default=30.0, help="seconds (default: 30)")
     refresh.set_defaults(func=_cmd_catalog_refresh)
 
 
@@ -185,19 +249,38 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _error(exc: Exception) -> None:
+    if isinstance(exc, OSError):  # e.g. an output file that cannot be written
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+    else:
+        print(f"error: {exc}", file=sys.stderr)
+
+
+def _stdout_closed() -> int:
+    """The reader went away (``... | head``): stop quietly, as SIGPIPE would have."""
+    # Python would report the failed flush of stdout again at exit: point it at /dev/null.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return _SIGPIPE_EXIT
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = _build_parser().parse_args(argv)
     try:
-        return int(args.func(args))
-    except OpenRouterFallbackError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-    except OSError as exc:  # e.g. an output file that cannot be written
-        where = f"{exc.filename}: " if exc.filename else ""
-        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        code = int(args.func(args))
+        sys.stdout.flush()  # here, where a closed pipe can still be caught
+    except BrokenPipeError:
+        return _stdout_closed()
+    except (OpenRouterFallbackError, OSError) as exc:
+        _error(exc)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    else:
+        return code
     return 2
 
 

@@ -17,7 +17,6 @@ from langchain_openrouter_fallback._drill import (
     DrillOptions,
     FaultSpec,
     format_report,
-    quiet_attempt_logs,
     run_drill,
 )
 from langchain_openrouter_fallback._examples import example_path
@@ -50,8 +49,7 @@ def drill() -> int:
         api_key=key,
         progress=sys.stderr,
     )
-    with quiet_attempt_logs():
-        reports = [run_drill(chain, options) for chain in load_chains(DRILL_CHAIN).values()]
+    reports = [run_drill(chain, options) for chain in load_chains(DRILL_CHAIN).values()]
     for report in reports:
         print(format_report(report))
     return 1 if any(r.unanswered for r in reports) else 0

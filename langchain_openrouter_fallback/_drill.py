@@ -5,7 +5,8 @@ link) or, with ``--live``, against OpenRouter (a failing link gets an invalid mo
 OpenRouter's docs suggest). It ends with a table per link: attempts, requests served, error
 kinds, p50/p95 time to answer.
 
-Fault shorthand (``--fail LABEL=EFFECT``; LABEL is a link label or model id)::
+Fault shorthand (``--fail LABEL=EFFECT``; LABEL is a link label, a model id or ``primary``;
+EFFECT is required)::
 
     503, 429, ...   that HTTP error          hang        no response at all
     keepalive       keep-alives, no token    cut         stream cut after 2 chunks
@@ -16,9 +17,7 @@ Fault shorthand (``--fail LABEL=EFFECT``; LABEL is a link label or model id)::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import logging
 import math
 import sys
 import time
@@ -30,7 +29,7 @@ from langchain_openrouter_fallback._errors import ChainValidationError, OpenRout
 from langchain_openrouter_fallback._table import table
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Sequence
 
     from langchain_core.messages import BaseMessage
 
@@ -44,7 +43,6 @@ __all__ = [
     "FaultSpec",
     "LinkStats",
     "format_report",
-    "quiet_attempt_logs",
     "register",
     "run_drill",
 ]
@@ -73,17 +71,23 @@ class FaultSpec:
 
     target: str
     effect: str
+    flag: str = field(default="", compare=False)
+    """The option that asked for it (``--fail primary=503``), for error messages."""
 
     @classmethod
     def parse(cls, text: str) -> FaultSpec:
-        """``LABEL=EFFECT`` (``LABEL`` alone means ``LABEL=503``)."""
-        target, _, effect = text.partition("=")
-        effect = effect.strip().lower() or "503"
-        if not target or not (effect.isdigit() or effect in _EFFECTS):
+        """``LABEL=EFFECT``; the effect is required (a bare label is an error, not a 503)."""
+        target, sep, effect = text.partition("=")
+        effect = effect.strip().lower()
+        if not target.strip() or not sep or not (effect.isdigit() or effect in _EFFECTS):
             known = ", ".join(["<status>", *_EFFECTS])
-            msg = f"bad fault {text!r}: expected LABEL=EFFECT with EFFECT one of {known}"
+            example = f"{target.strip() or 'primary'}=503"
+            msg = (
+                f"--fail {text}: bad fault: expected LABEL=EFFECT (e.g. {example}), EFFECT one of "
+                f"{known}"
+            )
             raise ValueError(msg)
-        return cls(target.strip(), effect)
+        return cls(target.strip(), effect, flag=f"--fail {text}")
 
     def emulator_fault(self, model: str) -> dict[str, Any]:
         """The emulator scenario entry for this fault on ``model``."""
@@ -158,14 +162,15 @@ def percentile(values: Sequence[float], pct: float) -> float | None:
     return round(ordered[rank - 1], 1)
 
 
-def _link_model(chain: FallbackChain, target: str) -> tuple[int, str]:
+def _link_model(chain: FallbackChain, fault: FaultSpec) -> tuple[int, str]:
     for index, link in enumerate(chain.models):
-        if target in {link.label, link.model}:
+        if fault.target in {link.label, link.model}:
             return index, link.model
-    if target == "primary":  # the first link, whatever its label
+    if fault.target == "primary":  # the first link, whatever its label
         return 0, chain.models[0].model
     labels = ", ".join(link.label for link in chain.models)
-    msg = f"chain {chain.name!r} has no link {target!r} (labels: {labels})"
+    where = f"{fault.flag}: " if fault.flag else ""
+    msg = f"{where}chain {chain.name!r} has no link {fault.target!r} (labels: {labels})"
     raise ValueError(msg)
 
 
@@ -174,7 +179,7 @@ def emulator_scenario(
 ) -> dict[str, Any]:
     """A scenario: ``base`` (e.g. from ``--scenario FILE``) plus the named faults."""
     scenario = dict(base or {})
-    extra = [fault.emulator_fault(_link_model(chain, fault.target)[1]) for fault in faults]
+    extra = [fault.emulator_fault(_link_model(chain, fault)[1]) for fault in faults]
     scenario["faults"] = [*extra, *scenario.get("faults", [])]
     return scenario
 
@@ -184,9 +189,13 @@ def live_chain(chain: FallbackChain, faults: Sequence[FaultSpec]) -> FallbackCha
     models = list(chain.models)
     for fault in faults:
         if not fault.effect.isdigit():
-            msg = f"{fault.effect!r} cannot be injected live; only LABEL=<status> (invalid model)"
+            where = f"{fault.flag}: " if fault.flag else ""
+            msg = (
+                f"{where}{fault.effect!r} cannot be injected live; only LABEL=<status> "
+                "(invalid model)"
+            )
             raise ValueError(msg)
-        index, _ = _link_model(chain, fault.target)
+        index, _ = _link_model(chain, fault)
         models[index] = models[index].model_copy(update={"model": LIVE_INVALID_MODEL})
     return chain.model_copy(update={"models": models})
 
@@ -361,14 +370,19 @@ def _chains(path: str, name: str | None) -> list[FallbackChain]:
 
 
 def _scenario_file(path: str) -> dict[str, Any]:
-    from langchain_openrouter_fallback._loader import load_document  # noqa: PLC0415
+    """The ``--scenario`` file, validated here so its errors name it (not ``<scenario>``)."""
+    from langchain_openrouter_fallback._loader import (  # noqa: PLC0415
+        load_document,
+        validate_document,
+    )
+    from langchain_openrouter_fallback.emulator._scenario import Scenario  # noqa: PLC0415
 
-    data, _ = load_document(path)
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
+    data, find_line = load_document(path)
+    if data is not None and not isinstance(data, dict):
         msg = f"{path}: invalid scenario: the document must be a mapping of scenario settings"
         raise ChainValidationError(msg, source=path)
+    data = data or {}
+    validate_document(Scenario, data, source=path, find_line=find_line, what="scenario")
     return data
 
 
@@ -376,7 +390,7 @@ def _options(args: argparse.Namespace) -> DrillOptions:
     import os  # noqa: PLC0415 - only the command reads the environment
 
     faults = [FaultSpec.parse(text) for text in args.fail]
-    faults += [FaultSpec(target, "hang") for target in args.hang]
+    faults += [FaultSpec(target, "hang", flag=f"--hang {target}") for target in args.hang]
     scenario = None
     if args.scenario:
         scenario = _scenario_file(args.scenario)
@@ -388,24 +402,11 @@ def _options(args: argparse.Namespace) -> DrillOptions:
     )  # fmt: skip
 
 
-@contextlib.contextmanager
-def quiet_attempt_logs() -> Iterator[None]:
-    """Keep per-attempt warnings off the terminal while the progress bar runs."""
-    logger = logging.getLogger("langchain_openrouter_fallback")
-    handler = logging.NullHandler()
-    logger.addHandler(handler)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-
-
 def _cmd_drill(args: argparse.Namespace) -> int:
     try:
         options = _options(args)
-        with quiet_attempt_logs():
-            chains = _chains(args.chain_file, args.chain)
-            reports = [run_drill(chain, options) for chain in chains]
+        chains = _chains(args.chain_file, args.chain)
+        reports = [run_drill(chain, options) for chain in chains]
     except ValueError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
@@ -447,7 +448,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )  # fmt: skip
     drill.add_argument(
         "--fail", action="append", default=[], metavar="LABEL=EFFECT",
-        help="fail a link: a status (503) or hang, keepalive, cut, midstream, reset, flap, context",
+        help="fail a link (repeatable); EFFECT is required: a status (503) or hang, keepalive, "
+        "cut, midstream, reset, flap, context, malformed",
     )  # fmt: skip
     drill.add_argument("--hang", action="append", default=[], metavar="LABEL")
     drill.add_argument("--scenario", help="an emulator scenario file to start from")

@@ -23,13 +23,13 @@ Where the circuits live::
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 from langchain_openrouter_fallback._errors import ErrorKind
+from langchain_openrouter_fallback._log import logger
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -48,7 +48,6 @@ __all__ = [
     "shared_registry",
 ]
 
-logger = logging.getLogger("langchain_openrouter_fallback")
 
 BreakerState = Literal["closed", "open", "half_open"]
 Key = tuple[str, str]

@@ -2,7 +2,8 @@
 
 Every failure becomes one :class:`ChainValidationError` paragraph naming the file, the
 field path, the reason and the line. Absurd documents are refused before they are parsed
-or validated in full: a file over :data:`MAX_FILE_BYTES`, a chain over ``MAX_LINKS`` links.
+or validated in full: a file over :data:`MAX_FILE_BYTES`, lists and mappings nested deeper
+than :data:`MAX_DEPTH`, a chain over ``MAX_LINKS`` links.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
 __all__ = [
+    "MAX_DEPTH",
     "MAX_FILE_BYTES",
     "ChainYamlLoader",
     "load_chain",
     "load_chains",
     "load_document",
+    "parse_text",
     "validate_document",
 ]
 
@@ -37,7 +40,13 @@ _SUFFIXES = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".json": "json"}
 _MAX_ERRORS = 5
 MAX_FILE_BYTES = 256 * 1024
 """Largest chain (or scenario) file read; real ones are a few kilobytes."""
+MAX_DEPTH = 64
+"""Deepest nesting of lists and mappings in a chain (or scenario) file; real ones need ~8.
+
+Deeper documents exhaust the parsers' recursion (libyaml's composer crashes the process)."""
 _BOOL_TAG = "tag:yaml.org,2002:bool"
+_OPENS = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_CLOSES = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 
 
 class ChainYamlLoader(yaml.SafeLoader):
@@ -71,13 +80,62 @@ if yaml.__with_libyaml__:  # the same resolution, parsed by libyaml (several tim
     _LOADER = _CChainYamlLoader
 
 
-def _parse(text: str, fmt: str, source: str) -> Any:
+def _yaml_too_deep(text: str) -> bool:
+    """Whether the YAML nests deeper than :data:`MAX_DEPTH` (events only: nothing is built)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, _OPENS):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif isinstance(event, _CLOSES):
+            depth -= 1
+    return False
+
+
+def _data_too_deep(data: Any) -> bool:
+    """Whether parsed data nests deeper than :data:`MAX_DEPTH`.
+
+    Level by level, each list or mapping once: YAML aliases can share (or loop back to) a
+    node, and TOML dotted keys nest without brackets.
+    """
+    level = {id(data): data} if isinstance(data, dict | list) else {}
+    for _ in range(MAX_DEPTH):
+        below: dict[int, Any] = {}
+        for value in level.values():
+            for child in value.values() if isinstance(value, dict) else value:
+                if isinstance(child, dict | list):
+                    below[id(child)] = child
+        level = below
+    return bool(level)
+
+
+def _too_deep(source: str) -> ChainValidationError:
+    msg = f"{source}: refused: lists and mappings nested more than {MAX_DEPTH} levels deep"
+    return ChainValidationError(msg, source=source)
+
+
+def parse_text(text: str, fmt: str, source: str) -> Any:
+    """Parse ``text`` as ``yaml``, ``toml`` or ``json``; refuse nesting over :data:`MAX_DEPTH`."""
+    data = _parse_text(text, fmt, source)
+    if _data_too_deep(data):
+        raise _too_deep(source)
+    return data
+
+
+def _parse_text(text: str, fmt: str, source: str) -> Any:
     try:
         if fmt == "yaml":
+            if _yaml_too_deep(text):
+                raise _too_deep(source)
             return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a SafeLoader
         if fmt == "toml":
             return tomllib.loads(text)
         return json.loads(text)
+    except ChainValidationError:
+        raise  # too deep: already one line
+    except RecursionError:
+        raise _too_deep(source) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -107,7 +165,7 @@ def load_document(path: str | Path) -> tuple[Any, Callable[[Sequence[str | int]]
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         msg = f"{file}: cannot read: {reason}"
         raise ChainValidationError(msg, source=str(file)) from None
-    data = _parse(text, fmt, str(file))
+    data = parse_text(text, fmt, str(file))
     return data, line_finder(text, fmt, _LOADER)
 
 

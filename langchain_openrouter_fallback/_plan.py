@@ -23,14 +23,29 @@ if TYPE_CHECKING:
     from langchain_openrouter_fallback._catalog import Catalog
     from langchain_openrouter_fallback._chain import FallbackChain, Link
 
-__all__ = ["Plan", "RequestFeatures", "Step", "estimate_tokens", "plan", "step_groups"]
+__all__ = [
+    "CHARS_PER_TOKEN",
+    "Plan",
+    "RequestFeatures",
+    "Step",
+    "estimate_tokens",
+    "plan",
+    "step_groups",
+]
 
 CHARS_PER_TOKEN = 4
 """Rough prompt-size estimate; deliberately simple (no tokenizer dependency)."""
 
 
-def estimate_tokens(messages: list[dict[str, Any]]) -> int:
-    """Estimated prompt tokens: JSON characters / 4, images excluded."""
+def estimate_tokens(
+    messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+) -> int:
+    """Estimated prompt tokens: characters / 4 (+4 per message), images excluded.
+
+    ``tools`` (OpenAI format) count as their JSON characters / 4. Context checks, ``max_cost``
+    and ``ChatOpenRouterFallback.get_num_tokens*`` all use this one estimate.
+    """
+    extra = len(json.dumps(tools)) // CHARS_PER_TOKEN if tools else 0
     size = 0
     for message in messages:
         content = message.get("content")
@@ -40,7 +55,7 @@ def estimate_tokens(messages: list[dict[str, Any]]) -> int:
             size += len(str(content))
         if message.get("tool_calls"):
             size += len(json.dumps(message["tool_calls"]))
-    return size // CHARS_PER_TOKEN + 4 * len(messages)
+    return size // CHARS_PER_TOKEN + 4 * len(messages) + extra
 
 
 @dataclass(frozen=True, slots=True)

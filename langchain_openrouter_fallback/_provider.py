@@ -29,8 +29,11 @@ SortBy = Literal["price", "throughput", "latency", "exacto"]
 
 
 class _Strict(BaseModel):
-    # Attribute docstrings become the JSON Schema's descriptions (editors, the docs' reference).
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    # Attribute docstrings become the JSON Schema's descriptions (editors, the docs' reference);
+    # OpenRouter reads JSON, which has no infinity or NaN.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_attribute_docstrings=True, allow_inf_nan=False
+    )
 
 
 class ProviderSort(_Strict):

@@ -12,7 +12,6 @@ prefill run (the others are skipped) and their failures never end the run early.
 
 from __future__ import annotations
 
-import logging
 import math
 import random
 import re
@@ -29,6 +28,7 @@ from langchain_openrouter_fallback._errors import (
     UnrecoverableError,
 )
 from langchain_openrouter_fallback._health import circuit_key
+from langchain_openrouter_fallback._log import logger
 from langchain_openrouter_fallback._prefill import accepts_prefill
 from langchain_openrouter_fallback._transport import Progress
 
@@ -51,7 +51,6 @@ __all__ = [
     "Wait",
 ]
 
-logger = logging.getLogger("langchain_openrouter_fallback")
 
 DEFAULT_ATTEMPT_TIMEOUT = 60.0
 """Seconds per attempt when neither the link nor the model sets ``timeout``."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 import os
 import threading
 from functools import cached_property
@@ -20,11 +21,28 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.utils import secret_from_env
 from langchain_core.utils.utils import _build_model_kwargs
-from pydantic import ConfigDict, Field, PositiveFloat, PrivateAttr, SecretStr, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from langchain_openrouter_fallback._catalog import Catalog, load_catalog
-from langchain_openrouter_fallback._chain import FallbackChain, StreamRecovery
-from langchain_openrouter_fallback._errors import ErrorKind, UnrecoverableError
+from langchain_openrouter_fallback._chain import (
+    MAX_SECONDS,
+    FallbackChain,
+    Seconds,
+    StreamRecovery,
+)
+from langchain_openrouter_fallback._errors import (
+    ChainValidationError,
+    ErrorKind,
+    UnrecoverableError,
+)
 from langchain_openrouter_fallback._executor import Executor
 from langchain_openrouter_fallback._health import (
     HealthRegistry,
@@ -34,7 +52,12 @@ from langchain_openrouter_fallback._health import (
     shared_registry,
 )
 from langchain_openrouter_fallback._payload import merge_params, to_openai_messages
-from langchain_openrouter_fallback._plan import plan, step_groups
+from langchain_openrouter_fallback._plan import (
+    CHARS_PER_TOKEN,
+    estimate_tokens,
+    plan,
+    step_groups,
+)
 from langchain_openrouter_fallback._profile import chain_profile
 from langchain_openrouter_fallback._run import ChainRun
 from langchain_openrouter_fallback._structured import (
@@ -92,7 +115,8 @@ class ChatOpenRouterFallback(BaseChatModel):
         temperature, max_tokens, stop: request defaults (call arguments win).
         timeout, first_token_timeout, stall_timeout: limits for every link that sets none
             of its own (a link's own value wins; defaults 60, 15 and 10 s), with ``models=``
-            or ``chain=`` alike.
+            or ``chain=`` alike; also per call (``llm.invoke(..., timeout=5)``). Seconds,
+            more than 0 and at most one day (``MAX_SECONDS``); ``inf`` or NaN is refused.
         stream_recovery: replaces the chain's (a per-call ``stream_recovery=`` wins).
         max_retries: retries per link, overriding the chain's retry policy.
         private_breakers: keep this instance's circuits to itself (default: circuits belong
@@ -135,6 +159,11 @@ class ChatOpenRouterFallback(BaseChatModel):
         ``llm.with_structured_output(Schema, method="json_schema" | "function_calling" |
         "json_mode", include_raw=False)``.
 
+    Token counts:
+        ``llm.get_num_tokens(text)`` and ``llm.get_num_tokens_from_messages(messages,
+        tools=...)`` are estimates (4 characters per token, the one ``max_cost`` and context
+        checks use), with no tokenizer to install.
+
     Token usage:
         ``msg.usage_metadata`` incl. cached (``input_token_details.cache_read``) and reasoning
         (``output_token_details.reasoning``) tokens; streams carry it on the last chunk.
@@ -167,11 +196,11 @@ class ChatOpenRouterFallback(BaseChatModel):
     temperature: float | None = None
     max_tokens: int | None = None
     stop: list[str] | None = Field(default=None, alias="stop_sequences")
-    timeout: PositiveFloat | None = None
+    timeout: Seconds | None = None
     """Seconds per attempt for links without their own ``timeout`` (default 60)."""
-    first_token_timeout: PositiveFloat | None = None
+    first_token_timeout: Seconds | None = None
     """Streams: seconds until the first output, for links without their own (default 15)."""
-    stall_timeout: PositiveFloat | None = None
+    stall_timeout: Seconds | None = None
     """Streams: longest silence between outputs, for links without their own (default 10)."""
     stream_recovery: StreamRecovery | None = None
     """Replaces the chain's ``stream_recovery`` (a per-call ``stream_recovery=`` still wins)."""
@@ -418,6 +447,10 @@ class ChatOpenRouterFallback(BaseChatModel):
         chain = self._chain_for_call(kwargs.pop("model", None))
         chain = _with_recovery(chain, kwargs.pop("stream_recovery", None) or self.stream_recovery)
         chain = _with_max_cost(chain, kwargs.pop("max_cost", None))
+        # Per-call limits replace the instance's (never sent upstream); a link's own still wins.
+        timeout = _call_seconds(kwargs, "timeout", self.timeout)
+        first_token = _call_seconds(kwargs, "first_token_timeout", self.first_token_timeout)
+        stall = _call_seconds(kwargs, "stall_timeout", self.stall_timeout)
         params = merge_params(self._default_params, {"stop": stop}, kwargs)
         steps = plan(chain, to_openai_messages(messages), params, self._catalog)
         return ChainRun(
@@ -426,9 +459,9 @@ class ChatOpenRouterFallback(BaseChatModel):
             registry=self.health,
             catalog=self._catalog,
             endpoint=self.resolved_base_url,
-            default_timeout=self.timeout,
-            default_first_token=self.first_token_timeout,
-            default_stall=self.stall_timeout,
+            default_timeout=timeout,
+            default_first_token=first_token,
+            default_stall=stall,
             max_retries=self.max_retries,
             streaming=streaming,
         )
@@ -526,6 +559,28 @@ class ChatOpenRouterFallback(BaseChatModel):
                 await run_manager.on_llm_new_token(chunk.text, chunk=generation)
             yield generation
 
+    # -- token counts -------------------------------------------------------------------
+
+    def get_num_tokens(self, text: str) -> int:
+        """Estimated tokens in ``text``: characters / 4, no tokenizer (no ``transformers``).
+
+        The same estimate the chain uses for context checks and ``max_cost``; real counts
+        differ by model, so treat it as an estimate, not a bill.
+        """
+        return len(text) // CHARS_PER_TOKEN
+
+    def get_num_tokens_from_messages(
+        self,
+        messages: list[BaseMessage],
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool] | None = None,
+    ) -> int:
+        """Estimated prompt tokens of ``messages`` (and ``tools``), as ``max_cost`` counts them.
+
+        Characters / 4 plus 4 per message, tools as their JSON (see :meth:`get_num_tokens`).
+        """
+        formatted = tools_payload(tools) if tools else None
+        return estimate_tokens(to_openai_messages(messages), formatted)
+
     # -- tools and structured output ----------------------------------------------------
 
     def bind_tools(
@@ -580,10 +635,30 @@ def _with_max_cost(chain: FallbackChain, max_cost: Any) -> FallbackChain:
     """The chain with a per-call ``max_cost`` in USD (never sent upstream)."""
     if max_cost is None:
         return chain
-    if isinstance(max_cost, bool) or not isinstance(max_cost, int | float) or max_cost < 0:
-        msg = f"max_cost must be a non-negative number of USD, got {max_cost!r}"
-        raise ValueError(msg)
+    if (
+        isinstance(max_cost, bool)
+        or not isinstance(max_cost, int | float)
+        or not 0 <= max_cost < math.inf
+    ):
+        msg = f"max_cost must be a non-negative number of USD (not inf or nan), got {max_cost!r}"
+        raise ChainValidationError(msg)
     return chain.model_copy(update={"max_cost": float(max_cost)})
+
+
+_SECONDS: TypeAdapter[float] = TypeAdapter(Seconds)
+
+
+def _call_seconds(kwargs: dict[str, Any], name: str, default: float | None) -> float | None:
+    """Pop a per-call time limit from ``kwargs``, validated like the field of the same name."""
+    value = kwargs.pop(name, None)
+    if value is None:
+        return default
+    try:
+        return _SECONDS.validate_python(value)
+    except ValidationError as exc:
+        reason = exc.errors()[0]["msg"]
+        msg = f"{name}={value!r}: {reason} (seconds, more than 0 and at most {MAX_SECONDS:g})"
+        raise ChainValidationError(msg) from None
 
 
 def _result(message: AIMessage) -> ChatResult:

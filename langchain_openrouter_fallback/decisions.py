@@ -2,7 +2,8 @@
 
 Which links each attempt sends (:func:`step_groups`), how a request is adapted to what a
 link accepts per the catalog (:func:`adapt_for`), and the structured-output route a link gets
-(:func:`structured_output_route`), exactly as the chat model decides them.
+(:func:`structured_output_route`), exactly as the chat model decides them; and how the
+budget's messages show an amount of USD (:func:`usd`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from langchain_openrouter_fallback._adapt import (
     StructuredOutputRoute,
     structured_output_route,
 )
+from langchain_openrouter_fallback._money import usd
 from langchain_openrouter_fallback._plan import adapt_for, step_groups
 
 __all__ = [
@@ -22,4 +24,5 @@ __all__ = [
     "adapt_for",
     "step_groups",
     "structured_output_route",
+    "usd",
 ]

@@ -11,6 +11,13 @@ Usage::
 
 or ``openrouter-fallback litellm CHAIN_FILES... -o config.yaml [--strict]``.
 
+The proxy's callbacks are submodules, read as attributes after ``import litellm_config``
+(each imports litellm when first read, never at ``import litellm_config``)::
+
+    litellm.callbacks.append(litellm_config.proxy_plugin.handler)  # the in-process guard
+    litellm_config.served_model.handler  # keeps the served model id in responses
+    litellm_config.master_key.guard  # refuses to start without LITELLM_MASTER_KEY
+
 The mapping (client mode; the litellm 1.103.7 source decides every choice):
 
 - one deployment per link, ``model_name`` and ``model_info.id`` both ``<chain>/<label>``
@@ -77,6 +84,11 @@ from typing import TYPE_CHECKING
 from langchain_openrouter_fallback.lazy import lazy_getattr
 
 if TYPE_CHECKING:
+    from litellm_config import (
+        master_key as master_key,
+        proxy_plugin as proxy_plugin,
+        served_model as served_model,
+    )
     from litellm_config._inputs import ChainsInput, LiteLLMConfigError
     from litellm_config._lint import lint, lint_chains
     from litellm_config._mapping import proxy_config, proxy_yaml, router_kwargs
@@ -91,10 +103,15 @@ __all__ = [
     "router_kwargs",
 ]
 
+# Submodules a proxy config or a script names by attribute path after `import litellm_config`
+# (`litellm_config.proxy_plugin.handler`); they import litellm, so only when first read.
+_SUBMODULES = ("master_key", "proxy_plugin", "served_model")
+
 # Loaded on first access, so `openrouter-fallback --help` does not build the chain models.
 __getattr__ = lazy_getattr(
     __name__,
-    {
+    submodules=_SUBMODULES,
+    homes={
         "ChainsInput": "_inputs",
         "LiteLLMConfigError": "_inputs",
         "lint": "_lint",

@@ -7,6 +7,8 @@ import warnings as warnings_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from langchain_openrouter_fallback._cli import http_url
+
 if TYPE_CHECKING:
     import argparse
 
@@ -51,7 +53,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("files", nargs="+", metavar="CHAIN_FILE")
     parser.add_argument("-o", "--output", help="config file to write (default: stdout)")
-    parser.add_argument("--api-base", help="override every chain's base_url (e.g. an emulator)")
+    parser.add_argument(
+        "--api-base", type=http_url, help="override every chain's base_url (e.g. an emulator)"
+    )
     parser.add_argument(
         "--no-master-key",
         action="store_true",

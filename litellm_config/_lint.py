@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from langchain_openrouter_fallback import ErrorKind, RetryPolicy, load_catalog
-from langchain_openrouter_fallback.decisions import step_groups, structured_output_route
+from langchain_openrouter_fallback.decisions import step_groups, structured_output_route, usd
 from langchain_openrouter_fallback.definition import attempt_limits, group_links
 from litellm_config._mapping import capped_timeout, stream_read_timeout
 from litellm_config._policies import UNMAPPED_RETRY_KINDS
@@ -274,7 +274,7 @@ def _adaptation(chain: FallbackChain) -> list[Finding]:
             Finding(
                 "no per-request cost ceiling in LiteLLM (max_budget / budget_duration cap "
                 "spend over a period): links are not skipped by their worst-case cost",
-                f"max_cost ${chain.max_cost:g}",
+                f"max_cost {usd(chain.max_cost)}",
             )
         )
     return found
@@ -319,9 +319,7 @@ def _group_line(message: str, hits: list[tuple[str, Finding]], total: int) -> st
     return f"{message} ({len(hits)} chains: {detail})"
 
 
-def lint_chains(
-    chains: Mapping[str, FallbackChain], *, notes: bool | None = None
-) -> list[str]:
+def lint_chains(chains: Mapping[str, FallbackChain], *, notes: bool | None = None) -> list[str]:
     """The findings of every chain, one line per kind naming the chains it affects.
 
     A finding that is the same in several chains is reported once; models missing from the

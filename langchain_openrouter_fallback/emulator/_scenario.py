@@ -10,11 +10,10 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from langchain_openrouter_fallback._errors import ChainValidationError
-from langchain_openrouter_fallback._loader import load_document, validate_document
+from langchain_openrouter_fallback._loader import load_document, parse_text, validate_document
 
 __all__ = [
     "ErrorSpec",
@@ -263,11 +262,7 @@ class Scenario(BaseModel):
 
 def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:
     """Validate a YAML or JSON scenario given as text (JSON is valid YAML)."""
-    try:
-        data = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as exc:
-        msg = f"{source}: malformed YAML: {exc}"
-        raise ScenarioError(msg, source=source) from None
+    data = parse_text(text, "yaml", source) if text.strip() else {}
     return validate_document(Scenario, data or {}, source=source, what="scenario")
 
 

@@ -28,7 +28,7 @@ def test_a_link_whose_worst_case_exceeds_max_cost_is_never_sent(emu):
     assert ("skipped", "ok") == (opus["outcome"], mini["outcome"])
     assert opus["error"].startswith("worst case $0.3")
     assert "4000 output tokens x $75/M" in opus["error"]
-    assert "exceeds the $0.0500 left of max_cost $0.05" in opus["error"]
+    assert "exceeds the $0.05 left of max_cost $0.05" in opus["error"]
     assert [MINI] == sent(emu)
     fallback = message.response_metadata["fallback"]
     assert fallback["cost"] == message.response_metadata["cost"] == mini["cost"] > 0

@@ -81,7 +81,7 @@ def test_max_cost_skips_opus_without_sending_it_and_says_why(server):
     opus = message.response_metadata["fallback"]["attempts"][0]
     assert ("skipped", OPUS) == (opus["outcome"], opus["model"])
     assert opus["error"].startswith("worst case $0.30")
-    assert "exceeds the $0.0500 left of max_cost $0.05" in opus["error"]
+    assert "exceeds the $0.05 left of max_cost $0.05" in opus["error"]
 
 
 def _failed_but_billed(model: str, cost: float) -> Reply:
@@ -109,7 +109,7 @@ def test_costs_of_failed_attempts_are_spent_before_the_next_worst_case(server):
     failed, haiku, served = message.response_metadata["fallback"]["attempts"]
     assert ("error", 0.04) == (failed["outcome"], failed["cost"])
     assert "skipped" == haiku["outcome"]
-    assert "exceeds the $0.0100 left of max_cost $0.05" in haiku["error"]
+    assert "exceeds the $0.01 left of max_cost $0.05" in haiku["error"]
     assert [MINI, MINI] == server.models_seen()
     total = message.response_metadata["fallback"]["cost"]
     assert total == pytest.approx(0.04 + served["cost"])

@@ -128,7 +128,7 @@ def test_live_drill_swaps_in_an_invalid_model(capsys: pytest.CaptureFixture[str]
 def test__emulator_scenario_and_percentile() -> None:
     """Faults map to emulator entries ahead of the file's; nearest-rank percentiles."""
     chain = FallbackChain.from_file(DEFAULT)
-    faults = [FaultSpec.parse("secondary=flap"), FaultSpec.parse("primary")]
+    faults = [FaultSpec.parse("secondary=flap"), FaultSpec.parse("primary=503")]
     scenario = emulator_scenario(chain, faults, {"seed": 1, "faults": [{"error": 500}]})
     assert {
         "seed": 1,
@@ -143,3 +143,53 @@ def test__emulator_scenario_and_percentile() -> None:
         percentile([3, 1, 2, 10], 50),
         percentile(list(range(11)), 95),
     )
+
+
+def test_fail_needs_an_effect(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--fail primary`` is a usage error naming the flag, not a silent 503."""
+    assert 2 == main(["drill", DEFAULT, "-n", "1", "--fail", "primary"])
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "error: --fail primary: bad fault: expected LABEL=EFFECT (e.g. primary=503)"
+    )
+    with pytest.raises(ValueError, match="--fail primary:"):
+        FaultSpec.parse("primary")
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (
+            ["--fail", "nobody=503"],
+            "error: --fail nobody=503: chain 'default' has no link 'nobody'",
+        ),
+        (["--hang", "nobody"], "error: --hang nobody: chain 'default' has no link 'nobody'"),
+        (["--fail", "primary=explode"], "error: --fail primary=explode: bad fault"),
+    ],
+)
+def test_fault_errors_name_their_flag(
+    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A fault that cannot apply says which option asked for it."""
+    assert 2 == main(["drill", DEFAULT, "-n", "1", *argv])
+    assert capsys.readouterr().err.startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("faults:\n  - model: x\n    bogus: 1\n", "faults.0.bogus (line 3): unknown field"),
+        ("faults: 3\n", "faults (line 1): Input should be a valid list"),
+        ("- 1\n", "the document must be a mapping"),
+    ],
+)
+def test_scenario_errors_name_the_file(
+    tmp_path: Path, text: str, reason: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--scenario FILE`` problems are one line naming FILE (not ``<scenario>``), exit 2."""
+    path = tmp_path / "scenario.yaml"
+    path.write_text(text)
+    assert 2 == main(["drill", DEFAULT, "-n", "1", "--scenario", str(path)])
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}: invalid scenario: {reason}")
+    assert 1 == len(err.splitlines())

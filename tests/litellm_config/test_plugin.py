@@ -44,6 +44,23 @@ def test_generating_a_config_never_imports_litellm():
     assert 0 == result.returncode, result.stdout + result.stderr
 
 
+def test_documented_callbacks_are_attributes_after_a_plain_import():
+    """`import litellm, litellm_config` then `litellm_config.proxy_plugin.handler` works."""
+    code = (
+        "import sys, litellm, litellm_config\n"
+        "assert 'litellm_config.proxy_plugin' not in sys.modules\n"
+        "litellm.callbacks.append(litellm_config.proxy_plugin.handler)\n"
+        "print(type(litellm_config.proxy_plugin.handler).__name__,"
+        " type(litellm_config.served_model.handler).__name__,"
+        " litellm_config.master_key.RequireMasterKey.__name__)\n"
+    )
+    result = _run(code)
+    assert 0 == result.returncode, result.stderr[-2000:]
+    assert "FallbackGuard ServedModel RequireMasterKey" == result.stdout.strip()
+    with pytest.raises(AttributeError, match="no attribute 'not_a_module'"):
+        _ = litellm_config.not_a_module
+
+
 def test_config_names_the_plugin_and_each_link_its_limits():
     """`litellm_settings.callbacks` names the plugin; `model_info` carries each link's limits."""
     links = [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -9,6 +11,7 @@ import pytest
 from nbclient.exceptions import CellExecutionError
 from nbformat.v4 import new_code_cell, new_notebook
 
+from langchain_openrouter_fallback._cli import main
 from tests.notebooks.runner import NOTEBOOKS, execute
 
 NAMES = ["quickstart", "drill", "litellm"]
@@ -23,6 +26,26 @@ def test_notebook_runs_clean(name: str, tmp_path: Path) -> None:
         o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
     ]
     assert [] == errors
+
+
+@pytest.mark.timeout(300)
+def test_notebooks_command_copies_runnable_notebooks(tmp_path: Path) -> None:
+    """``openrouter-fallback notebooks DIR`` copies them out; ``jupyter execute`` runs one there."""
+    target = tmp_path / "nbs"
+    assert 0 == main(["notebooks", str(target)])
+    assert {f"{name}.ipynb" for name in NAMES} == {p.name for p in target.iterdir()}
+    for name in NAMES:
+        assert (NOTEBOOKS / f"{name}.ipynb").read_bytes() == (target / f"{name}.ipynb").read_bytes()
+    assert 2 == main(["notebooks", str(target)])  # never overwrites without --force
+    assert 0 == main(["notebooks", str(target), "--force"])
+    jupyter = Path(sys.executable).with_name("jupyter")
+    result = subprocess.run(
+        [str(jupyter), "execute", "--inplace", "quickstart.ipynb"],
+        cwd=target, capture_output=True, text=True, check=False, timeout=280,
+    )  # fmt: skip
+    assert 0 == result.returncode, result.stderr[-2000:]
+    last = nbformat.read(target / "quickstart.ipynb", as_version=4).cells[-1]
+    assert ["quickstart checks passed\n"] == [o.get("text") for o in last.outputs]
 
 
 @pytest.mark.parametrize("name", NAMES)
