@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from langchain_openrouter_fallback._catalog import default_cache_path
+from langchain_openrouter_fallback._endpoint import http_url, url_problem
 from langchain_openrouter_fallback._errors import OpenRouterFallbackError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["http_url", "main", "url_problem"]
+__all__ = ["main"]
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 _SIGPIPE_EXIT = 141
@@ -128,27 +129,6 @@ def _fetch_models(url: str, timeout: float) -> tuple[bytes, dict[str, Any]]:
         msg = f"catalog refresh: GET {url} did not return a /models document ({{'data': [...]}})"
         raise _CatalogRefreshError(msg)
     return raw, data
-
-
-def url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be an endpoint (``None``: it can): only ``http(s)://host...``."""
-    from urllib.parse import urlsplit  # noqa: PLC0415
-
-    try:
-        parts = urlsplit(url)
-    except ValueError as exc:
-        return f"{url} is not a URL ({exc})"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"{url} is not an http(s) URL"
-    return None
-
-
-def http_url(text: str) -> str:
-    """``argparse`` type of an endpoint option (``--base-url``, ``--api-base``)."""
-    problem = url_problem(text)
-    if problem:
-        raise argparse.ArgumentTypeError(problem)
-    return text
 
 
 def _seconds(text: str) -> float:

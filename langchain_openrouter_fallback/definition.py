@@ -1,9 +1,9 @@
 """The chain definition's building blocks, for add-ons that read a chain (``litellm_config``).
 
 What a chain means without running it: how links group into server-mode requests, how
-parameter layers merge, and the time limits each attempt runs under (the chat model's
-defaults included). The chain models themselves (:class:`FallbackChain`, :class:`Link`,
-policies) are exported from the package root.
+parameter layers merge, which URLs can be an endpoint, and the time limits each attempt runs
+under (the chat model's defaults included). The chain models themselves
+(:class:`FallbackChain`, :class:`Link`, policies) are exported from the package root.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from langchain_openrouter_fallback._attempt_limits import (
     AttemptLimits,
     attempt_limits,
 )
+from langchain_openrouter_fallback._endpoint import http_url, url_problem
 from langchain_openrouter_fallback._payload import (
     MAX_MODELS_PER_REQUEST,
     group_links,
@@ -29,5 +30,7 @@ __all__ = [
     "AttemptLimits",
     "attempt_limits",
     "group_links",
+    "http_url",
     "merge_params",
+    "url_problem",
 ]

@@ -7,7 +7,7 @@ import warnings as warnings_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from langchain_openrouter_fallback._cli import http_url
+from langchain_openrouter_fallback.definition import http_url
 
 if TYPE_CHECKING:
     import argparse
