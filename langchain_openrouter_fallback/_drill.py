@@ -44,6 +44,7 @@ __all__ = [
     "FaultSpec",
     "LinkStats",
     "format_report",
+    "one_request",
     "quiet_attempt_logs",
     "register",
     "run_drill",
@@ -191,7 +192,8 @@ def live_chain(chain: FallbackChain, faults: Sequence[FaultSpec]) -> FallbackCha
     return chain.model_copy(update={"models": models})
 
 
-def _one_request(llm: ChatOpenRouterFallback, *, stream: bool) -> DrillResult:
+def one_request(llm: ChatOpenRouterFallback, *, stream: bool) -> DrillResult:
+    """Send the drill's prompt once; what came back, or the error and its attempts."""
     messages: list[BaseMessage | str] = [PROMPT]
     started = time.monotonic()
     try:
@@ -286,7 +288,7 @@ def _drive(
     llm = ChatOpenRouterFallback(chain=chain, base_url=base_url, api_key=api_key)
     results: list[DrillResult] = []
     for _ in range(options.requests):
-        results.append(_one_request(llm, stream=options.stream))
+        results.append(one_request(llm, stream=options.stream))
         unanswered = sum(not r.answered for r in results)
         _progress(options.progress, len(results), options.requests, unanswered)
     faults = [f"{f.target}={f.effect}" for f in options.faults]
