@@ -43,6 +43,7 @@ ChainsInput: TypeAlias = "str | Path | FallbackChain | Sequence[str | Path | Fal
 Method = Literal["invoke", "stream"]
 METHODS: tuple[Method, ...] = ("invoke", "stream")
 STATUSES = (429, 500, 503)
+_OK = 200
 """Statuses drilled by default: a retried rate limit, a quickly retried 500, a plain 503."""
 
 
@@ -78,7 +79,9 @@ class Observed:
     report: DrillReport
     """The drill report of this one request (its table is the failure message's)."""
     tried: frozenset[str]
-    """Model ids the emulator received a request (or a provider attempt) for."""
+    """Model ids the request reached (the emulator's log, the caller's attempt records)."""
+    served_label: str | None
+    """The label of the link that answered, as the caller was told."""
     served_model: str | None
     """The model whose answer came through unharmed, per the emulator's log."""
     interrupted: bool
@@ -90,12 +93,24 @@ class Observed:
 def observe(
     report: DrillReport, log: Sequence[LogEntry], *, interrupted: bool, detail: str = ""
 ) -> Observed:
-    """:class:`Observed` from a one-request report and the emulator's log of that request."""
+    """:class:`Observed` from a one-request report and the emulator's log of that request.
+
+    A link counts as tried when the emulator logged it or the caller's attempt record says
+    the request went out (a loaded machine may give up on a hang before the emulator has
+    read the request).
+    """
     attempts = [attempt for entry in log for attempt in entry.attempts]
-    unharmed = [a["model"] for a in attempts if a.get("status") == 200 and not a.get("fault")]  # noqa: PLR2004
+    unharmed = [a["model"] for a in attempts if a.get("status") == _OK and not a.get("fault")]
+    result = report.results[0]
+    sent = {
+        a["model"]
+        for a in result.attempts
+        if "+" not in a["label"] and (a.get("request_sent") or a["outcome"] == "ok")
+    }
     return Observed(
         report=report,
-        tried=frozenset(a["model"] for a in attempts),
+        tried=frozenset(a["model"] for a in attempts) | sent,
+        served_label=result.served_by,
         served_model=unharmed[-1] if unharmed else None,
         interrupted=interrupted,
         detail=detail,
@@ -171,9 +186,14 @@ class FaultCase:
                 return None
             error = observed.report.results[0].error or "no answer"
             return f"no answer from any later link ({error})"
-        served = _link_index(self.chain, observed.served_model, after=self.link)
-        if served is None:
-            who = observed.served_model or "no link"
+        labels = self.chain.labels
+        served: int | None
+        if observed.served_label in labels:
+            served = labels.index(observed.served_label)
+        else:  # a server-mode group answered: the emulator knows which of its models
+            served = _link_index(self.chain, observed.served_model)
+        if served is None or served <= self.link:
+            who = observed.served_label or observed.served_model or "no link"
             return f"the answer did not come from a link after {self.label!r} (served: {who})"
         return None
 
@@ -197,11 +217,10 @@ class FaultCase:
         return "\n".join(lines)
 
 
-def _link_index(chain: FallbackChain, model: str | None, *, after: int) -> int | None:
-    for index, link in enumerate(chain.models):
-        if index > after and link.model == model:
-            return index
-    return None
+def _link_index(chain: FallbackChain, model: str | None) -> int | None:
+    """The last link serving ``model`` (a model may appear twice, with other providers)."""
+    found = [index for index, link in enumerate(chain.models) if link.model == model]
+    return found[-1] if found else None
 
 
 def load_chains(chains: ChainsInput) -> list[FallbackChain]:
