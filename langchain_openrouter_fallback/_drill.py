@@ -433,8 +433,9 @@ def _at_least_one(text: str) -> int:
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``drill`` subcommand."""
     drill = subparsers.add_parser(
-        "drill", help="send N requests through a chain with links failing on purpose"
-    )
+        "drill", help="send N requests through a chain with links failing on purpose",
+        epilog="The same drills in your CI, with pytest: docs/testing-in-ci.md",
+    )  # fmt: skip
     drill.add_argument("chain_file")
     drill.add_argument(
         "-n", "--requests", type=_at_least_one, default=DEFAULT_REQUESTS,

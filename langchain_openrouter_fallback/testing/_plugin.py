@@ -65,6 +65,8 @@ class _ProxyPool:
         self.emulator = emulator
         self.factory = factory
         self.proxies: dict[str, LiteLLMProxy] = {}
+        self.failures: dict[str, str] = {}
+        """Configs whose proxy did not start: later tests fail at once with the same reason."""
 
     def get(self, chains: ChainsInput) -> LiteLLMProxy:
         from langchain_openrouter_fallback.testing._matrix import load_chains  # noqa: PLC0415
@@ -75,9 +77,15 @@ class _ProxyPool:
 
         loaded = load_chains(chains)
         key = drill_config(loaded, self.emulator)
+        if key in self.failures:
+            pytest.fail(self.failures[key], pytrace=False)
         if key not in self.proxies:
             workdir = self.factory.mktemp("litellm-proxy")
-            self.proxies[key] = LiteLLMProxy(loaded, self.emulator, workdir=workdir).start()
+            try:
+                self.proxies[key] = LiteLLMProxy(loaded, self.emulator, workdir=workdir).start()
+            except RuntimeError as exc:
+                self.failures[key] = f"the LiteLLM proxy did not start: {exc}"
+                raise
         return self.proxies[key]
 
     def close(self) -> None:

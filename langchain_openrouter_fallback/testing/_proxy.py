@@ -39,8 +39,10 @@ if TYPE_CHECKING:
 
 __all__ = ["LiteLLMProxy", "drill_chains", "drill_config", "litellm_missing"]
 
-STARTUP_TIMEOUT = 180.0
-"""Seconds the proxy may take to start (importing it takes long on a busy CI machine)."""
+STARTUP_TIMEOUT = 600.0
+"""Seconds the proxy may take to answer its health check. Importing the proxy takes seconds
+on a quiet machine and minutes on a busy one; a proxy that fails exits, and that is reported
+at once."""
 REQUEST_TIMEOUT = 300.0
 """Seconds one drilled request may take (a safety net; the chain's limits end it first)."""
 _UPSTREAM_KEY = "drill-key-not-secret"

@@ -124,3 +124,11 @@ def test_the_proxy_drills_skip_without_litellm(tmp_path):
         (outcome, "need the litellm extra" in message and "pip install" in message)
         for outcome, message in outcomes.values()
     ]
+
+
+def test_the_docs_page_shows_the_example_files_verbatim():
+    """docs/testing-in-ci.md shows exactly the files this module runs (the test and chain)."""
+    page = (ROOT / "docs" / "testing-in-ci.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```(?:python|yaml)\n(.*?)```", page, flags=re.DOTALL)
+    assert (EXAMPLE / TEST_FILE).read_text(encoding="utf-8") == blocks[0]
+    assert (EXAMPLE / "chains.yaml").read_text(encoding="utf-8") == blocks[1]
