@@ -13,7 +13,7 @@ import sys
 import httpx
 import pytest
 
-from langchain_openrouter_fallback import FallbackChain
+from langchain_openrouter_fallback import FallbackChain, testing
 from langchain_openrouter_fallback.emulator import Emulator, load_scenario
 from langchain_openrouter_fallback.testing import FAMILIES, FaultCase, fault_matrix, faults
 from langchain_openrouter_fallback.testing._matrix import capped
@@ -220,3 +220,11 @@ def test_a_loud_interruption_keeps_the_promise_only_without_buffer(openrouter_em
         (case,) = fault_matrix(base, faults=["cut-after-content"])
         observed = case.drill(openrouter_emulator)
         assert answered == observed.report.answered
+
+
+def test_the_testing_namespace_exports_what_it_lists():
+    """``__all__`` is sorted and every name in it resolves (names load on first access)."""
+    assert sorted(testing.__all__) == testing.__all__
+    for name in testing.__all__:
+        assert getattr(testing, name) is not None
+    assert faults is testing.faults
