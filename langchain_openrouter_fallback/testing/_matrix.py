@@ -43,8 +43,8 @@ ChainsInput: TypeAlias = "str | Path | FallbackChain | Sequence[str | Path | Fal
 Method = Literal["invoke", "stream"]
 METHODS: tuple[Method, ...] = ("invoke", "stream")
 STATUSES = (429, 500, 503)
-_OK = 200
 """Statuses drilled by default: a retried rate limit, a quickly retried 500, a plain 503."""
+_OK = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +133,7 @@ class FaultCase:
     scenario: dict[str, Any]
     """The emulator scenario: earlier links answer 503, this link gets the fault."""
     after_output: bool = False
+    """The fault breaks a stream after output reached the caller (see :attr:`may_interrupt`)."""
 
     def __str__(self) -> str:
         return f"{self.chain.name}-{self.label}-{self.fault}-{self.method}"
