@@ -43,6 +43,7 @@ __all__ = [
     "FaultSpec",
     "LinkStats",
     "format_report",
+    "one_request",
     "register",
     "run_drill",
 ]
@@ -200,7 +201,8 @@ def live_chain(chain: FallbackChain, faults: Sequence[FaultSpec]) -> FallbackCha
     return chain.model_copy(update={"models": models})
 
 
-def _one_request(llm: ChatOpenRouterFallback, *, stream: bool) -> DrillResult:
+def one_request(llm: ChatOpenRouterFallback, *, stream: bool) -> DrillResult:
+    """Send the drill's prompt once; what came back, or the error and its attempts."""
     messages: list[BaseMessage | str] = [PROMPT]
     started = time.monotonic()
     try:
@@ -295,7 +297,7 @@ def _drive(
     llm = ChatOpenRouterFallback(chain=chain, base_url=base_url, api_key=api_key)
     results: list[DrillResult] = []
     for _ in range(options.requests):
-        results.append(_one_request(llm, stream=options.stream))
+        results.append(one_request(llm, stream=options.stream))
         unanswered = sum(not r.answered for r in results)
         _progress(options.progress, len(results), options.requests, unanswered)
     faults = [f"{f.target}={f.effect}" for f in options.faults]
@@ -432,8 +434,9 @@ def _at_least_one(text: str) -> int:
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``drill`` subcommand."""
     drill = subparsers.add_parser(
-        "drill", help="send N requests through a chain with links failing on purpose"
-    )
+        "drill", help="send N requests through a chain with links failing on purpose",
+        epilog="The same drills in your CI, with pytest: docs/testing-in-ci.md",
+    )  # fmt: skip
     drill.add_argument("chain_file")
     drill.add_argument(
         "-n", "--requests", type=_at_least_one, default=DEFAULT_REQUESTS,

@@ -182,6 +182,11 @@ def _error_shorthand(value: Any) -> Any:
     return value
 
 
+def _given(value: Any) -> bool:
+    # Identity, not `in (None, False)`: `0 == False`, and `cut_after: 0` is an effect.
+    return value is not None and value is not False
+
+
 class Fault(BaseModel):
     """One scripted fault: filters (all optional, AND-ed) plus at most one effect.
 
@@ -223,7 +228,7 @@ class Fault(BaseModel):
 
     @model_validator(mode="after")
     def _one_effect(self) -> Fault:
-        chosen = [name for name in EFFECTS if getattr(self, name) not in (None, False)]
+        chosen = [name for name in EFFECTS if _given(getattr(self, name))]
         if len(chosen) > 1:
             msg = f"a fault has at most one effect, got {', '.join(chosen)}"
             raise ValueError(msg)
@@ -233,7 +238,7 @@ class Fault(BaseModel):
     def effect(self) -> str:
         """The name of this fault's effect (``error`` when none was given)."""
         for name in EFFECTS:
-            if getattr(self, name) not in (None, False):
+            if _given(getattr(self, name)):
                 return name
         return "error"
 

@@ -201,6 +201,17 @@ def test_cut_after_chunks(emu: Emulator) -> None:
     assert 2 == len(data)
 
 
+@pytest.mark.parametrize("effect", ["cut_after", "stall_after"])
+def test_zero_chunks_is_an_effect_not_the_default_503(emu: Emulator, effect: str) -> None:
+    """``cut_after: 0`` / ``stall_after: 0``: a 200 stream with no data chunk (0 is not "unset")."""
+    fault(emu, {effect: 0}, stream={"keepalives_before": 1, "keepalive_interval": 30})
+    data: list[str] = []
+    with pytest.raises((httpx.RemoteProtocolError, httpx.ReadTimeout)):
+        collect_data_lines(emu, 0.4, data)
+    assert [] == data
+    assert (200, effect) == (emu.log[-1].status, emu.log[-1].fault)
+
+
 @pytest.mark.parametrize(("code", "finish_reason"), [(502, None), ("server_error", "error")])
 def test_midstream_error_chunk(
     emu: Emulator, client: httpx.Client, code: object, finish_reason: object

@@ -267,6 +267,11 @@ unanswered = sorted(name for name, t in results["hang"].items() if t is None)
 assert unanswered == ["server mode"], unanswered
 print("drill checks passed")""",
     ),
+    (
+        "md",
+        """**Drill in your CI:** the same fault drills run in pytest with the package's plugin; see
+[Test your chain in CI](../docs/testing-in-ci.md).""",
+    ),
 ]
 
 LITELLM = [
