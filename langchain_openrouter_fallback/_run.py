@@ -17,11 +17,11 @@ import math
 import random
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from langchain_openrouter_fallback._attempts import Attempt, describe_attempts
-from langchain_openrouter_fallback._budget import Budget, reported_cost
+from langchain_openrouter_fallback._attempts import Attempt, describe_attempts, reported_cost
+from langchain_openrouter_fallback._budget import Budget
 from langchain_openrouter_fallback._chain import TRANSIENT_STATUSES
 from langchain_openrouter_fallback._errors import (
     ErrorKind,
@@ -31,6 +31,7 @@ from langchain_openrouter_fallback._errors import (
 from langchain_openrouter_fallback._health import circuit_key
 from langchain_openrouter_fallback._prefill import accepts_prefill
 from langchain_openrouter_fallback._transport import Progress
+from langchain_openrouter_fallback._wire_attempt import AttemptReader
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -67,7 +68,12 @@ _CONTEXT_LIMIT = re.compile(r"maximum context length is (\d+)")
 
 @dataclass(slots=True)
 class Try:
-    """Send this step now, with this clock."""
+    """Send this step now, with this clock; its response is read through ``reader``.
+
+    A driver moves bytes and hands them to ``reader``; the run builds the attempt's record
+    from the try alone (:meth:`ChainRun.succeeded`, :meth:`ChainRun.failed`), so no path can
+    leave out its cost, its served model or who it belongs to.
+    """
 
     step: Step
     progress: Progress
@@ -75,9 +81,22 @@ class Try:
     recovered: Recovery | None = None
     """Streams: this try takes over a stream an earlier try broke (see :meth:`ChainRun.recover`)."""
     contributed: int = 0
-    """Streams: characters of text this try added to the consumer's answer (set by the driver)."""
+    """Streams: characters of text this try added to the consumer's answer (set when shown)."""
     reserved: float = 0.0
     """``max_cost``: this try's worst case, held back from what is left while it runs."""
+    reader: AttemptReader = field(init=False)
+    """What the response said: who served, usage and cost, output seen (the wire's reading)."""
+    limits: dict[str, float] = field(init=False)
+    """The limits this try runs under, in seconds, by their chain field names."""
+
+    def __post_init__(self) -> None:
+        self.reader = AttemptReader(self.progress)
+        progress = self.progress
+        self.limits = {"timeout": round(progress.deadline - progress.started, 3)}
+        if progress.first_token is not None:
+            self.limits["first_token_timeout"] = progress.first_token
+        if progress.stall is not None:
+            self.limits["stall_timeout"] = progress.stall
 
 
 @dataclass(slots=True)
@@ -177,8 +196,9 @@ class ChainRun:
     def cancelled(self, action: Try, reason: str) -> None:
         """Record an attempt stopped by the driver (it lost a hedge, or the caller left)."""
         attempt = Attempt(
-            action.step.label, action.step.model, "cancelled", error=reason, retry=action.retry
-        )
+            action.step.label, action.step.model, "cancelled", error=reason, retry=action.retry,
+            cost=action.reader.cost,
+        )  # fmt: skip
         self._fill(attempt, action)
         self._record(attempt)
         self._running -= 1
@@ -197,10 +217,17 @@ class ChainRun:
         """Attempts started and not yet reported."""
         return self._running
 
-    def succeeded(self, action: Try, attempt: Attempt) -> Attempt:
-        """Record the serving attempt; returns it with timing filled in."""
+    def succeeded(self, action: Try) -> Attempt:
+        """Record the serving attempt, from what its reader saw; returns the record."""
         self._running -= 1
         step = action.step
+        reader = action.reader
+        served = reader.meta.get("model")
+        attempt = Attempt(
+            self.served_label(step, served), step.model, served_model=served,
+            provider=reader.meta.get("provider"), cost=reader.cost, retry=action.retry,
+            notes=reader.notes,
+        )  # fmt: skip
         self._registry.record_success(self._key(step), step.link.breaker or self.chain.breaker)
         self._fill(attempt, action)
         self._record(attempt)
@@ -211,22 +238,17 @@ class ChainRun:
         )  # fmt: skip
         return attempt
 
-    def failed(
-        self,
-        action: Try,
-        failure: AttemptFailure,
-        *,
-        interrupted: bool = False,
-        cost: float | None = None,
-    ) -> None:
+    def failed(self, action: Try, failure: AttemptFailure, *, interrupted: bool = False) -> None:
         """Record a failed attempt and decide: retry, move on, or raise at once.
 
-        ``cost``: what the upstream reported for the attempt (a 200 body that failed to
-        parse, a stream's usage chunk); else any ``usage.cost`` in the error body.
+        Its cost is what the upstream reported for it (a 200 body that failed to parse, a
+        stream's usage chunk, read by ``action.reader``); else any ``usage.cost`` in the
+        error body.
         """
         step = action.step
         self._running -= 1
         kind = ErrorKind.INTERRUPTED if interrupted else failure.kind
+        cost = action.reader.cost
         attempt = Attempt(
             step.label, step.model, "error", error_kind=kind.value,
             status_code=failure.status_code, error=failure.message, retry=action.retry,
@@ -386,6 +408,7 @@ class ChainRun:
         attempt.adapted = dict(action.step.adapted)
         self.budget.settle(action.reserved, attempt.cost)
         attempt.request_sent = action.progress.request_sent
+        attempt.limits = action.limits
         first = action.progress.first_token_ms
         attempt.first_token_ms = round(first, 1) if first is not None else None
         if len(action.step.links) > 1:
@@ -406,7 +429,7 @@ def _retryable(policy: RetryPolicy, failure: AttemptFailure) -> bool:
     kind = failure.kind
     if kind in policy.on:
         # A link that hung silently is not worth the same wait again.
-        return kind != ErrorKind.TIMEOUT or "first_token" in failure.message
+        return kind != ErrorKind.TIMEOUT or failure.limit == "first_token"
     if not policy.transient:
         return False
     if kind == ErrorKind.SERVER:
