@@ -32,14 +32,14 @@ from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
-from langchain_openrouter_fallback._errors import classify_exception
-from langchain_openrouter_fallback._transport import (
+from langchain_openrouter_fallback.wire import (
     AttemptFailure,
+    AttemptReader,
     Progress,
     SSEDecoder,
     SSEEvent,
+    classify_exception,
 )
-from langchain_openrouter_fallback._wire_attempt import AttemptReader
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

@@ -6,7 +6,7 @@ import pytest
 
 from langchain_openrouter_fallback import ErrorKind, RetryPolicy
 from langchain_openrouter_fallback._run import _retryable
-from langchain_openrouter_fallback._transport import AttemptFailure
+from langchain_openrouter_fallback.wire import AttemptFailure
 
 POLICY = RetryPolicy(on=frozenset({ErrorKind.TIMEOUT}))
 
