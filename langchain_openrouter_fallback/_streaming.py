@@ -1,13 +1,17 @@
 """One streamed attempt turned into chunks, and what a broken stream does (``stream_recovery``).
 
-:class:`StreamAttempt` parses one attempt's SSE events (keep-alives never count as progress;
-a malformed event is skipped and noted) and remembers who served and the usage. Reasoning
-deltas are output: they move the attempt's clock and reach the consumer as chunks with
-``additional_kwargs["reasoning_content"]`` (so a break after them is visible, like text);
-streamed ``reasoning_details`` are joined and put on the final chunk.
-:class:`Recovery` decides what reaches the consumer and when:
+:class:`StreamAttempt` turns one attempt's events, read and classified by the try's
+:class:`~langchain_openrouter_fallback._wire_attempt.AttemptReader` (keep-alives never count
+as progress; a malformed event is skipped and noted; who served and the usage are kept
+there), into message chunks. Reasoning deltas are output: they move the attempt's clock and
+reach the consumer as chunks with ``additional_kwargs["reasoning_content"]`` (so a break
+after them is visible, like text); streamed ``reasoning_details`` are joined and put on the
+final chunk. :class:`Recovery` decides what reaches the consumer and when, and returns its
+decision to the driver:
 
-- ``raise``: :class:`StreamInterruptedError` with the partial text the consumer received.
+- ``raise``: :class:`StreamInterruptedError` with what the consumer received
+  (``partial_text``: reasoning and text, in order; the message names a tool call that was
+  cut).
 - ``buffer``: every attempt is held back until it completes, so a failure anywhere restarts
   unseen on the next link (tries after such a failure are recorded ``recovered: buffered``).
 - ``continue``: the next link that accepts an assistant prefill is asked to continue the
