@@ -10,15 +10,19 @@ Quick start::
 
 Public names load on first access, so ``from langchain_openrouter_fallback import
 FallbackChain`` (and the command line) never pays for LangChain or httpx.
+:mod:`langchain_openrouter_fallback.wire` (also ``langchain_openrouter_fallback.wire``
+as an attribute) is the public wire engine other runtimes plug into; it loads no LangChain.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from langchain_openrouter_fallback._lazy import lazy_getattr
 
 if TYPE_CHECKING:
+    from langchain_openrouter_fallback import wire
     from langchain_openrouter_fallback._attempts import Attempt
     from langchain_openrouter_fallback._catalog import Catalog, ModelInfo, load_catalog
     from langchain_openrouter_fallback._chain import (
@@ -65,6 +69,7 @@ __all__ = [
     "example_path",
     "load_catalog",
     "load_chains",
+    "wire",
 ]
 
 # Public name -> the private module defining it (imported on first access).
@@ -97,6 +102,8 @@ _lazy_getattr = lazy_getattr(__name__, _HOMES)
 
 
 def __getattr__(name: str) -> Any:
+    if name == "wire":
+        return importlib.import_module(f"{__name__}.wire")
     if name == "__version__":
         from importlib.metadata import version  # noqa: PLC0415
 

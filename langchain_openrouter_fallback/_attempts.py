@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["Attempt", "Outcome", "Recovery", "describe_attempts"]
+__all__ = ["Attempt", "Outcome", "Recovery", "describe_attempts", "reported_cost"]
 
 Outcome = Literal["ok", "error", "skipped", "cancelled"]
 Recovery = Literal["buffered", "continued"]
@@ -50,6 +50,9 @@ class Attempt:
     request_sent: bool = False
     """The request went out (headers written, body on its way): the upstream may have seen it.
     ``False``: it never left (refused connection, timeout while connecting, skipped)."""
+    limits: dict[str, float] = field(default_factory=dict)
+    """The limits the attempt ran under, in seconds: ``timeout`` (what was left of it within
+    the chain ``deadline``), and for streams ``first_token_timeout`` and ``stall_timeout``."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; empty optional lists are dropped."""
@@ -61,7 +64,8 @@ class Attempt:
             if name not in _CONTAINERS:
                 data[name] = value
             elif value:  # empty optional lists are dropped
-                data[name] = copy.deepcopy(value)
+                # Only ``adapted`` nests (values sent and requested); the rest hold scalars.
+                data[name] = copy.deepcopy(value) if name == "adapted" else copy.copy(value)
         return data
 
     def describe(self) -> str:
@@ -78,9 +82,16 @@ class Attempt:
 
 
 _FIELDS = tuple(f.name for f in fields(Attempt))
-_CONTAINERS = frozenset({"models", "notes", "adapted"})
+_CONTAINERS = frozenset({"models", "notes", "adapted", "limits"})
 
 
 def describe_attempts(attempts: Sequence[Attempt]) -> str:
     """A numbered, multi-line listing of attempts."""
     return "\n".join(f"  {i}. {a.describe()}" for i, a in enumerate(attempts, 1))
+
+
+def reported_cost(body: Any) -> float | None:
+    """``usage.cost`` of a response, error or stream chunk body, when it reports one."""
+    usage = body.get("usage") if isinstance(body, dict) else None
+    cost = usage.get("cost") if isinstance(usage, dict) else None
+    return float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else None

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from langchain_openrouter_fallback._attempts import reported_cost
 from langchain_openrouter_fallback._money import usd
 from langchain_openrouter_fallback._plan import estimate_tokens
 
@@ -69,13 +70,6 @@ def worst_case(step: Step, catalog: Catalog) -> WorstCase | str:
             WorstCase(cost, prompt, output, info.prompt_price or 0, info.completion_price or 0)
         )
     return max(cases, key=lambda case: case.cost)
-
-
-def reported_cost(body: Any) -> float | None:
-    """``usage.cost`` of a response, error or stream chunk body, when it reports one."""
-    usage = body.get("usage") if isinstance(body, dict) else None
-    cost = usage.get("cost") if isinstance(usage, dict) else None
-    return float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else None
 
 
 class Budget:

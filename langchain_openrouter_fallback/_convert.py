@@ -8,7 +8,7 @@ other 200 bodies carrying ``error``, ``choices[0].finish_reason == "error"`` wit
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import (
     AIMessage,
@@ -19,8 +19,12 @@ from langchain_core.messages import (
 )
 from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
 
-from langchain_openrouter_fallback._errors import ErrorKind, classify, error_message
+from langchain_openrouter_fallback._errors import ErrorKind
 from langchain_openrouter_fallback._transport import AttemptFailure
+from langchain_openrouter_fallback._wire_attempt import usable_choice
+
+if TYPE_CHECKING:
+    from langchain_openrouter_fallback._wire_attempt import Delta
 
 __all__ = [
     "chunk_to_message",
@@ -32,45 +36,6 @@ __all__ = [
 ]
 
 MODEL_PROVIDER = "openrouter"
-
-
-def _inband_failure(error: Any, *, default_kind: ErrorKind = ErrorKind.SERVER) -> AttemptFailure:
-    error = error if isinstance(error, dict) else {"message": str(error)}
-    code = error.get("code")
-    body = {"error": error}
-    if isinstance(code, int) and not isinstance(code, bool):
-        failure = AttemptFailure.from_status(code, body)
-        failure.status_code = code
-        return failure
-    kind = classify(None, body)
-    if kind == ErrorKind.SERVER and isinstance(code, str):
-        kind = _STRING_CODES.get(code, default_kind)
-    message = error_message(body) or f"in-band error {code!r}"
-    return AttemptFailure(kind, message[:500], body=body)
-
-
-_STRING_CODES = {
-    "rate_limit_exceeded": ErrorKind.RATE_LIMIT,
-    "context_length_exceeded": ErrorKind.CONTEXT_LENGTH,
-    "content_filter": ErrorKind.CONTENT_POLICY,
-    "timeout": ErrorKind.TIMEOUT,
-}
-
-
-def _first_choice(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        msg = f"response is a JSON {type(body).__name__}, not an object"
-        raise AttemptFailure(ErrorKind.MALFORMED, msg)
-    choices = body.get("choices")
-    if body.get("error") is not None and not choices:
-        raise _inband_failure(body["error"])
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        msg = f"response has no usable choices (choices={choices!r:.60})"
-        raise AttemptFailure(ErrorKind.MALFORMED, msg)
-    choice = choices[0]
-    if choice.get("finish_reason") == "error" or choice.get("error"):
-        raise _inband_failure(choice.get("error") or {"message": "finish_reason error"})
-    return choice
 
 
 def usage_metadata(usage: Any) -> UsageMetadata | None:
@@ -171,9 +136,13 @@ _JOINED = frozenset({"text", "summary", "data", "signature"})
 """``reasoning_details`` fields streamed in pieces; other fields are the same in every piece."""
 
 
-def completion_to_message(body: Any) -> AIMessage:
-    """A non-streaming completion body -> ``AIMessage`` (raises ``AttemptFailure`` if unusable)."""
-    choice = _first_choice(body)
+def completion_to_message(body: Any, choice: dict[str, Any] | None = None) -> AIMessage:
+    """A non-streaming completion body -> ``AIMessage`` (raises ``AttemptFailure`` if unusable).
+
+    ``choice``: the body's first choice when the caller's reader already checked it.
+    """
+    if choice is None:
+        choice = usable_choice(body)
     message = choice.get("message")
     if not isinstance(message, dict):
         raise AttemptFailure(ErrorKind.MALFORMED, "choice has no message object")
@@ -192,21 +161,14 @@ def completion_to_message(body: Any) -> AIMessage:
     )
 
 
-def chunk_to_message(data: dict[str, Any]) -> tuple[AIMessageChunk, str | None]:
-    """One parsed SSE chunk -> (message chunk, finish_reason).
+def chunk_to_message(checked: Delta) -> AIMessageChunk:
+    """One checked stream chunk (see :class:`~._wire_attempt.AttemptReader`) -> message chunk.
 
     The chunk carries content, reasoning, tool-call deltas and usage; who-served metadata is
     attached once, to the final chunk, by the caller (LangChain concatenates string metadata).
     ``reasoning_details`` pieces are left in ``additional_kwargs`` for the caller to join.
     """
-    if data.get("error") is not None:
-        raise _inband_failure(data["error"])
-    choices = data.get("choices") or []
-    choice = choices[0] if choices and isinstance(choices[0], dict) else {}
-    if choice.get("error"):
-        raise _inband_failure(choice["error"])
-    # A whole completion answering a stream request carries ``message`` instead of ``delta``.
-    delta = choice.get("delta") or choice.get("message") or {}
+    data, delta = checked.data, checked.delta
     tool_chunks = [
         ToolCallChunk(
             name=(call.get("function") or {}).get("name"),
@@ -217,11 +179,10 @@ def chunk_to_message(data: dict[str, Any]) -> tuple[AIMessageChunk, str | None]:
         )
         for call in delta.get("tool_calls") or []
     ]
-    chunk = AIMessageChunk(
+    return AIMessageChunk(
         content=delta.get("content") or "",
         tool_call_chunks=tool_chunks,
         additional_kwargs=reasoning_kwargs(delta),
         usage_metadata=usage_metadata(data.get("usage")),
         id=data.get("id"),
     )
-    return chunk, choice.get("finish_reason")

@@ -13,8 +13,6 @@ import time
 from typing import TYPE_CHECKING
 
 from langchain_openrouter_fallback._adapt import answer_from_tool
-from langchain_openrouter_fallback._attempts import Attempt
-from langchain_openrouter_fallback._budget import reported_cost
 from langchain_openrouter_fallback._convert import completion_to_message
 from langchain_openrouter_fallback._hedging import AsyncRace, Lane, Race
 from langchain_openrouter_fallback._run import ChainRun, Try, Wait
@@ -30,6 +28,7 @@ if TYPE_CHECKING:
 
     from langchain_core.messages import AIMessage, AIMessageChunk
 
+    from langchain_openrouter_fallback._attempts import Attempt
     from langchain_openrouter_fallback._transport import Transport
 
 __all__ = ["Executor"]
@@ -69,14 +68,8 @@ class Executor:
     def _served(self, run: ChainRun, action: Try, message: AIMessage) -> AIMessage:
         if action.step.schema_tool is not None:
             message = answer_from_tool(message, action.step.schema_tool)
-        meta = message.response_metadata
-        attempt = Attempt(
-            run.served_label(action.step, meta.get("model_name")), action.step.model,
-            served_model=meta.get("model_name"), provider=meta.get("provider"),
-            cost=meta.get("cost"), retry=action.retry,
-        )  # fmt: skip
-        run.succeeded(action, attempt)
-        meta["fallback"] = fallback_metadata(run, attempt.label)
+        attempt = run.succeeded(action)
+        message.response_metadata["fallback"] = fallback_metadata(run, attempt.label)
         return message
 
     def invoke(self, run: ChainRun) -> AIMessage:
@@ -89,12 +82,11 @@ class Executor:
                 if isinstance(action, Wait):
                     time.sleep(action.seconds)
                     continue
-                body = None
                 try:
                     body, _ = self.transport.request(action.step.body, action.progress)
-                    message = completion_to_message(body)
+                    message = completion_to_message(body, action.reader.read_body(body))
                 except AttemptFailure as failure:
-                    run.failed(action, failure, cost=reported_cost(body))
+                    run.failed(action, failure)
                     continue
                 return self._served(run, action, message)
             raise run.exhausted()
@@ -111,12 +103,11 @@ class Executor:
                 if isinstance(action, Wait):
                     await asyncio.sleep(action.seconds)
                     continue
-                body = None
                 try:
                     body, _ = await self.transport.arequest(action.step.body, action.progress)
-                    message = completion_to_message(body)
+                    message = completion_to_message(body, action.reader.read_body(body))
                 except AttemptFailure as failure:
-                    run.failed(action, failure, cost=reported_cost(body))
+                    run.failed(action, failure)
                     continue
                 return self._served(run, action, message)
             raise run.exhausted()
@@ -124,12 +115,14 @@ class Executor:
             await self._aflush(run)
 
     def _whole(self, lane: Lane) -> Iterator[AIMessage]:
-        body, _ = self.transport.request(lane.action.step.body, lane.action.progress)
-        yield completion_to_message(body)
+        action = lane.action
+        body, _ = self.transport.request(action.step.body, action.progress)
+        yield completion_to_message(body, action.reader.read_body(body))
 
     async def _awhole(self, lane: Lane) -> AsyncGenerator[AIMessage, None]:
-        body, _ = await self.transport.arequest(lane.action.step.body, lane.action.progress)
-        yield completion_to_message(body)
+        action = lane.action
+        body, _ = await self.transport.arequest(action.step.body, action.progress)
+        yield completion_to_message(body, action.reader.read_body(body))
 
     def _invoke_hedged(self, run: ChainRun) -> AIMessage:
         race = Race(run, self._whole, lambda: self._flush(run))
@@ -171,11 +164,11 @@ class Executor:
                     chunk = state.handle(event)
                     if chunk is not None:
                         yield chunk
-                    if state.complete:
+                    if state.reader.complete:
                         break
             except AttemptFailure as failure:
-                state.absorb_failure(failure)
-            state.check_finished()
+                state.reader.absorb(failure)
+            state.reader.end()
         finally:
             events.close()  # type: ignore[attr-defined]
 
@@ -189,11 +182,11 @@ class Executor:
                     chunk = state.handle(event)
                     if chunk is not None:
                         yield chunk
-                    if state.complete:
+                    if state.reader.complete:
                         break
             except AttemptFailure as failure:
-                state.absorb_failure(failure)
-            state.check_finished()
+                state.reader.absorb(failure)
+            state.reader.end()
         finally:
             await events.aclose()  # type: ignore[attr-defined]
 
@@ -215,10 +208,11 @@ class Executor:
                         if (shown := recovery.pass_on(state, chunk)) is not None:
                             yield shown
                 except AttemptFailure as failure:
-                    recovery.failed(action, state, failure)
+                    if (error := recovery.failed(state, failure)) is not None:
+                        raise error from None
                     continue
                 yield from recovery.release(state)
-                yield recovery.final(action, state)
+                yield recovery.final(state)
                 return
             raise recovery.exhausted()
         finally:
@@ -243,11 +237,12 @@ class Executor:
                         if (shown := recovery.pass_on(state, chunk)) is not None:
                             yield shown
                 except AttemptFailure as failure:
-                    recovery.failed(action, state, failure)
+                    if (error := recovery.failed(state, failure)) is not None:
+                        raise error from None
                     continue
                 for chunk in recovery.release(state):
                     yield chunk
-                yield recovery.final(action, state)
+                yield recovery.final(state)
                 return
             raise recovery.exhausted()
         finally:
@@ -268,11 +263,12 @@ class Executor:
                             yield shown
                 except AttemptFailure as failure:
                     race.done(lane)
-                    recovery.failed(lane.action, lane.state, failure)
+                    if (error := recovery.failed(lane.state, failure)) is not None:
+                        raise error from None
                     continue
                 race.done(lane)
                 yield from recovery.release(lane.state)
-                yield recovery.final(lane.action, lane.state)
+                yield recovery.final(lane.state)
                 return
             raise recovery.exhausted()
         finally:
@@ -294,12 +290,13 @@ class Executor:
                             yield shown
                 except AttemptFailure as failure:
                     race.done(lane)
-                    recovery.failed(lane.action, lane.state, failure)
+                    if (error := recovery.failed(lane.state, failure)) is not None:
+                        raise error from None
                     continue
                 race.done(lane)
                 for chunk in recovery.release(lane.state):
                     yield chunk
-                yield recovery.final(lane.action, lane.state)
+                yield recovery.final(lane.state)
                 return
             raise recovery.exhausted()
         finally:

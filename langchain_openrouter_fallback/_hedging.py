@@ -56,7 +56,7 @@ class Lane:
 
 
 def plain_attempt(action: Try) -> StreamAttempt:
-    return StreamAttempt(action.progress, action.step.body)
+    return StreamAttempt(action, action.step.body)
 
 
 class _Lanes:

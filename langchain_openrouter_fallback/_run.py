@@ -16,11 +16,17 @@ import math
 import random
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from langchain_openrouter_fallback._attempts import Attempt, describe_attempts
-from langchain_openrouter_fallback._budget import Budget, reported_cost
+from langchain_openrouter_fallback._attempt_limits import (
+    DEFAULT_ATTEMPT_TIMEOUT,
+    DEFAULT_FIRST_TOKEN_TIMEOUT,
+    DEFAULT_STALL_TIMEOUT,
+    attempt_limits,
+)
+from langchain_openrouter_fallback._attempts import Attempt, describe_attempts, reported_cost
+from langchain_openrouter_fallback._budget import Budget
 from langchain_openrouter_fallback._chain import TRANSIENT_STATUSES
 from langchain_openrouter_fallback._errors import (
     ErrorKind,
@@ -31,6 +37,7 @@ from langchain_openrouter_fallback._health import circuit_key
 from langchain_openrouter_fallback._log import logger
 from langchain_openrouter_fallback._prefill import accepts_prefill
 from langchain_openrouter_fallback._transport import Progress
+from langchain_openrouter_fallback._wire_attempt import AttemptReader
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -52,13 +59,6 @@ __all__ = [
 ]
 
 
-DEFAULT_ATTEMPT_TIMEOUT = 60.0
-"""Seconds per attempt when neither the link nor the model sets ``timeout``."""
-DEFAULT_FIRST_TOKEN_TIMEOUT = 15.0
-"""Streams: seconds until the first output (text, tool call or reasoning) when the link sets
-no ``first_token_timeout``; keep-alive comments never count."""
-DEFAULT_STALL_TIMEOUT = 10.0
-"""Streams: seconds of silence allowed between outputs when the link sets no ``stall_timeout``."""
 MIN_ATTEMPT_BUDGET = 0.05
 """An attempt with less time than this left in the chain deadline is skipped."""
 _CONTEXT_LIMIT = re.compile(r"maximum context length is (\d+)")
@@ -66,7 +66,12 @@ _CONTEXT_LIMIT = re.compile(r"maximum context length is (\d+)")
 
 @dataclass(slots=True)
 class Try:
-    """Send this step now, with this clock."""
+    """Send this step now, with this clock; its response is read through ``reader``.
+
+    A driver moves bytes and hands them to ``reader``; the run builds the attempt's record
+    from the try alone (:meth:`ChainRun.succeeded`, :meth:`ChainRun.failed`), so no path can
+    leave out its cost, its served model or who it belongs to.
+    """
 
     step: Step
     progress: Progress
@@ -74,9 +79,22 @@ class Try:
     recovered: Recovery | None = None
     """Streams: this try takes over a stream an earlier try broke (see :meth:`ChainRun.recover`)."""
     contributed: int = 0
-    """Streams: characters of text this try added to the consumer's answer (set by the driver)."""
+    """Streams: characters of text this try added to the consumer's answer (set when shown)."""
     reserved: float = 0.0
     """``max_cost``: this try's worst case, held back from what is left while it runs."""
+    reader: AttemptReader = field(init=False)
+    """What the response said: who served, usage and cost, output seen (the wire's reading)."""
+    limits: dict[str, float] = field(init=False)
+    """The limits this try runs under, in seconds, by their chain field names."""
+
+    def __post_init__(self) -> None:
+        self.reader = AttemptReader(self.progress)
+        progress = self.progress
+        self.limits = {"timeout": round(progress.deadline - progress.started, 3)}
+        if progress.first_token is not None:
+            self.limits["first_token_timeout"] = progress.first_token
+        if progress.stall is not None:
+            self.limits["stall_timeout"] = progress.stall
 
 
 @dataclass(slots=True)
@@ -176,8 +194,9 @@ class ChainRun:
     def cancelled(self, action: Try, reason: str) -> None:
         """Record an attempt stopped by the driver (it lost a hedge, or the caller left)."""
         attempt = Attempt(
-            action.step.label, action.step.model, "cancelled", error=reason, retry=action.retry
-        )
+            action.step.label, action.step.model, "cancelled", error=reason, retry=action.retry,
+            cost=action.reader.cost,
+        )  # fmt: skip
         self._fill(attempt, action)
         self._record(attempt)
         self._running -= 1
@@ -196,10 +215,17 @@ class ChainRun:
         """Attempts started and not yet reported."""
         return self._running
 
-    def succeeded(self, action: Try, attempt: Attempt) -> Attempt:
-        """Record the serving attempt; returns it with timing filled in."""
+    def succeeded(self, action: Try) -> Attempt:
+        """Record the serving attempt, from what its reader saw; returns the record."""
         self._running -= 1
         step = action.step
+        reader = action.reader
+        served = reader.meta.get("model")
+        attempt = Attempt(
+            self.served_label(step, served), step.model, served_model=served,
+            provider=reader.meta.get("provider"), cost=reader.cost, retry=action.retry,
+            notes=reader.notes,
+        )  # fmt: skip
         self._registry.record_success(self._key(step), step.link.breaker or self.chain.breaker)
         self._fill(attempt, action)
         self._record(attempt)
@@ -210,22 +236,17 @@ class ChainRun:
         )  # fmt: skip
         return attempt
 
-    def failed(
-        self,
-        action: Try,
-        failure: AttemptFailure,
-        *,
-        interrupted: bool = False,
-        cost: float | None = None,
-    ) -> None:
+    def failed(self, action: Try, failure: AttemptFailure, *, interrupted: bool = False) -> None:
         """Record a failed attempt and decide: retry, move on, or raise at once.
 
-        ``cost``: what the upstream reported for the attempt (a 200 body that failed to
-        parse, a stream's usage chunk); else any ``usage.cost`` in the error body.
+        Its cost is what the upstream reported for it (a 200 body that failed to parse, a
+        stream's usage chunk, read by ``action.reader``); else any ``usage.cost`` in the
+        error body.
         """
         step = action.step
         self._running -= 1
         kind = ErrorKind.INTERRUPTED if interrupted else failure.kind
+        cost = action.reader.cost
         attempt = Attempt(
             step.label, step.model, "error", error_kind=kind.value,
             status_code=failure.status_code, error=failure.message, retry=action.retry,
@@ -289,18 +310,23 @@ class ChainRun:
         return None
 
     def _progress(self, step: Step) -> Progress:
-        timeouts = [link.timeout for link in step.links]
-        budget = sum(t for t in timeouts if t) if all(timeouts) else self._default_timeout
+        # The same rule the generated LiteLLM configs carry (one function decides it).
+        limits = attempt_limits(
+            step.links,
+            timeout=self._default_timeout,
+            first_token=self._default_first_token,
+            stall=self._default_stall,
+        )
         now = time.monotonic()
+        deadline = min(now + limits.timeout, self._deadline)
         # First-token and stall limits only mean something when tokens arrive one by one;
         # a non-stream answer arrives whole (OpenRouter pads it with whitespace meanwhile).
         if not self._streaming:
-            return Progress(deadline=min(now + budget, self._deadline), started=now)
-        link = step.link
+            return Progress(deadline=deadline, started=now)
         return Progress(
-            deadline=min(now + budget, self._deadline),
-            first_token=link.first_token_timeout or self._default_first_token,
-            stall=link.stall_timeout or self._default_stall,
+            deadline=deadline,
+            first_token=limits.first_token,
+            stall=limits.stall,
             started=now,
         )
 
@@ -385,6 +411,7 @@ class ChainRun:
         attempt.adapted = dict(action.step.adapted)
         self.budget.settle(action.reserved, attempt.cost)
         attempt.request_sent = action.progress.request_sent
+        attempt.limits = action.limits
         first = action.progress.first_token_ms
         attempt.first_token_ms = round(first, 1) if first is not None else None
         if len(action.step.links) > 1:
@@ -405,7 +432,7 @@ def _retryable(policy: RetryPolicy, failure: AttemptFailure) -> bool:
     kind = failure.kind
     if kind in policy.on:
         # A link that hung silently is not worth the same wait again.
-        return kind != ErrorKind.TIMEOUT or "first_token" in failure.message
+        return kind != ErrorKind.TIMEOUT or failure.limit == "first_token"
     if not policy.transient:
         return False
     if kind == ErrorKind.SERVER:

@@ -10,8 +10,9 @@ is bounded by the clock's next deadline and the body by a single watchdog thread
 the socket down when a limit passes. A body that then ends (cleanly, when the server frames
 it by closing the connection) is reported as the limit that fired, never as a short answer.
 
-A ``200 application/json`` reply to a stream request is passed on as one data event, so an
-error body is classified exactly as on a non-stream request.
+A ``200`` reply to a stream request that is not ``text/event-stream`` (a JSON error body, an
+HTML page, an empty body) is passed on as one whole-body event, so it is classified exactly
+as on a non-stream request.
 
 httpx's exceptions are translated to :class:`AttemptFailure` at this one boundary.
 """
@@ -28,7 +29,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AttemptFailure",
+    "Limit",
     "Progress",
     "SSEDecoder",
     "SSEEvent",
@@ -53,6 +55,8 @@ __all__ = [
 ]
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
+Limit = Literal["connect", "first_token", "stall", "total"]
+"""Which limit of an attempt's clock fired."""
 _MAX_ERROR_BODY = 64 * 1024
 _DONE = "[DONE]"
 
@@ -69,6 +73,7 @@ class AttemptFailure(Exception):  # noqa: N818 - internal signal, not a user-fac
         retry_after: float | None = None,
         body: Any = None,
         reset_before_response: bool = False,
+        limit: Limit | None = None,
     ) -> None:
         """Record kind, message and optional HTTP context."""
         super().__init__(message)
@@ -79,6 +84,8 @@ class AttemptFailure(Exception):  # noqa: N818 - internal signal, not a user-fac
         self.body = body
         self.reset_before_response = reset_before_response
         """The connection broke after connecting and before any response byte."""
+        self.limit = limit
+        """A ``timeout``: which limit of the attempt's clock fired (``None`` for a 408/524)."""
 
     @classmethod
     def from_status(
@@ -125,7 +132,7 @@ class Progress:
     started: float = field(default_factory=time.monotonic)
     first_token_at: float | None = None
     last_token_at: float | None = None
-    expired: str | None = None
+    expired: Limit | None = None
     """Which limit fired (``total``, ``first_token``, ``stall``), once one has."""
     responded: bool = False
     """The response's status line and headers arrived (set by :class:`Transport`)."""
@@ -172,9 +179,9 @@ class Progress:
         if self.rearm is not None and self.next_deadline()[0] < self.armed_at:
             self.rearm()
 
-    def next_deadline(self) -> tuple[float, str]:
+    def next_deadline(self) -> tuple[float, Limit]:
         """The earliest limit still running, and its name."""
-        limits = [(self.deadline, "total")]
+        limits: list[tuple[float, Limit]] = [(self.deadline, "total")]
         if self.first_token is not None and self.first_token_at is None:
             limits.append((self.started + self.first_token, "first_token"))
         if self.stall is not None and self.last_token_at is not None:
@@ -201,9 +208,14 @@ class Progress:
         if self.expired is not None:
             raise self.timeout_failure()
 
-    def timeout_failure(self, fallback: str = "total") -> AttemptFailure:
-        """The failure to report when a limit fired."""
-        reason = self.expired or fallback
+    def expire(self) -> AttemptFailure:
+        """A wait ran out: the earliest running limit fired; returns its failure."""
+        _, self.expired = self.next_deadline()
+        return self.timeout_failure()
+
+    def timeout_failure(self) -> AttemptFailure:
+        """The failure to report when a limit fired (``total`` unless another one did)."""
+        reason: Limit = self.expired or "total"
         limit = {
             "first_token": self.first_token,
             "stall": self.stall,
@@ -216,7 +228,8 @@ class Progress:
             "connect": "could not connect",
         }.get(reason, reason)
         within = f" within {limit:.3g} s" if limit else ""
-        return AttemptFailure(ErrorKind.TIMEOUT, f"{detail}{within} ({reason} timeout)")
+        message = f"{detail}{within} ({reason} timeout)"
+        return AttemptFailure(ErrorKind.TIMEOUT, message, limit=reason)
 
     @property
     def elapsed_ms(self) -> float:
@@ -237,6 +250,8 @@ class SSEEvent:
 
     data: str | None = None
     comment: str | None = None
+    whole: bool = False
+    """``data`` is a whole response body answering a stream request (not an SSE event)."""
 
     @property
     def done(self) -> bool:
@@ -349,7 +364,7 @@ class _Watch:
         self.cancelled = False
         self.generation = 0
 
-    def fire(self, reason: str) -> None:
+    def fire(self, reason: Limit) -> None:
         self.progress.expired = reason
         if self.sock is not None:
             with contextlib.suppress(OSError):
@@ -383,11 +398,6 @@ def _watch_body(progress: Progress, response: httpx.Response) -> _Watch:
     return _WATCHDOG.watch(progress, sock)
 
 
-def _is_json(response: httpx.Response) -> bool:
-    content_type: str = response.headers.get("content-type", "")
-    return content_type.startswith("application/json")
-
-
 def _failure_from_exception(exc: BaseException, progress: Progress) -> AttemptFailure:
     if progress.expired is not None:
         return progress.timeout_failure()
@@ -404,13 +414,19 @@ def _failure_from_exception(exc: BaseException, progress: Progress) -> AttemptFa
     return AttemptFailure(classify_exception(exc), message, reset_before_response=reset)
 
 
-def _json_event(raw: bytes) -> SSEEvent:
-    """A whole JSON body answering a stream request, as the one event it stands for.
+def _is_event_stream(response: httpx.Response) -> bool:
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.startswith("text/event-stream")
 
-    A body that is not JSON is ``malformed``, as on a non-stream request.
+
+def _body_event(raw: bytes) -> SSEEvent:
+    """A whole body answering a stream request (JSON, HTML, empty), as the one event it is.
+
+    A body that is not JSON is ``malformed``, as on a non-stream request; a JSON one is
+    judged as a whole completion by the reader (an error, ``choices: null``...).
     """
     _json_or_malformed(raw, 200)
-    return SSEEvent(data=raw.strip().decode("utf-8", "replace") or "null")
+    return SSEEvent(data=raw.strip().decode("utf-8", "replace") or "null", whole=True)
 
 
 def _json_or_malformed(raw: bytes, status: int) -> Any:
@@ -536,8 +552,7 @@ class Transport:
                     raw = await response.aread()
                     return self._parse(response, raw), response.headers
         except TimeoutError:
-            _, progress.expired = progress.next_deadline()
-            raise progress.timeout_failure() from None
+            raise progress.expire() from None
         except httpx.HTTPError as exc:
             raise _failure_from_exception(exc, progress) from None
 
@@ -550,10 +565,10 @@ class Transport:
                 if response.status_code >= 400:  # noqa: PLR2004
                     raise self._status_failure(response, response.read())
                 watch = _watch_body(progress, response)
-                if _is_json(response):
+                if not _is_event_stream(response):
                     raw = response.read()
                     progress.check()
-                    yield _json_event(raw)
+                    yield _body_event(raw)
                     return
                 decoder = SSEDecoder()
                 for line in response.iter_lines():
@@ -579,10 +594,10 @@ class Transport:
                     progress.responded = True
                     if response.status_code >= 400:  # noqa: PLR2004
                         raise self._status_failure(response, await response.aread())
-                if _is_json(response):
+                if not _is_event_stream(response):
                     async with asyncio.timeout_at(progress.next_deadline()[0]):
                         raw = await response.aread()
-                    yield _json_event(raw)
+                    yield _body_event(raw)
                     return
                 decoder = SSEDecoder()
                 lines = response.aiter_lines()
@@ -598,8 +613,7 @@ class Transport:
                 if tail is not None:
                     yield tail
         except TimeoutError:
-            _, progress.expired = progress.next_deadline()
-            raise progress.timeout_failure() from None
+            raise progress.expire() from None
         except httpx.HTTPError as exc:
             raise _failure_from_exception(exc, progress) from None
 

@@ -467,11 +467,15 @@ class ChatOpenRouterFallback(BaseChatModel):
         )
 
     def _chain_for_call(self, model: str | None) -> FallbackChain:
-        """A per-call ``model=`` replaces the primary's model; the fallbacks stay."""
+        """A per-call ``model=`` replaces the primary link; the fallbacks stay.
+
+        The replacement keeps the primary's limits and policies but is its own link, labelled
+        by its model id: attempts and ``served_by`` credit the model that was asked for.
+        """
         if not model or model == self.chain.models[0].model:
             return self.chain
         first, *rest = self.chain.models
-        primary = first.model_copy(update={"model": model})
+        primary = first.model_copy(update={"model": model, "label": model})
         return self.chain.model_copy(update={"models": [primary, *rest]})
 
     def _executor(self, run_manager: CallbackManagerForLLMRun | None) -> Executor:

@@ -4,8 +4,9 @@ LiteLLM's ``timeout`` and ``stream_timeout`` are httpx read timeouts: OpenRouter
 (``: OPENROUTER PROCESSING`` on streams, whitespace before a JSON body) reset them, so a link
 that only sends keep-alives is waited out. :class:`GuardTransport` wraps the httpx transport
 of one link (the proxy plugin installs it per attempt) and applies the chain's limits with the
-chat model's own clock (:class:`~langchain_openrouter_fallback._transport.Progress`) and stream
-parser (:class:`~langchain_openrouter_fallback._streaming.StreamAttempt`):
+chat model's own clock and response reader, from the public wire seam
+(:class:`~langchain_openrouter_fallback.wire.Progress`,
+:class:`~langchain_openrouter_fallback.wire.AttemptReader`):
 
 - ``timeout`` bounds the whole attempt, headers and body, streamed or not;
 - a stream's bytes are held back until its first content (text or a tool call) or its
@@ -16,8 +17,8 @@ parser (:class:`~langchain_openrouter_fallback._streaming.StreamAttempt`):
 - after content, a stall, a cut without ``finish_reason`` or an in-band error is raised into
   LiteLLM's stream, which the proxy turns into an error event (never a truncated success).
 
-Nothing here imports litellm: the exceptions a stream raises come from the plugin's
-:class:`StreamFailureHook`.
+Nothing here imports litellm or LangChain: the exceptions a stream raises come from the
+plugin's :class:`StreamFailureHook`, and events are read as plain values.
 """
 
 from __future__ import annotations
@@ -31,13 +32,13 @@ from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
-from langchain_openrouter_fallback._errors import classify_exception
-from langchain_openrouter_fallback._streaming import StreamAttempt
-from langchain_openrouter_fallback._transport import (
+from langchain_openrouter_fallback.wire import (
     AttemptFailure,
+    AttemptReader,
     Progress,
     SSEDecoder,
     SSEEvent,
+    classify_exception,
 )
 
 if TYPE_CHECKING:
@@ -139,8 +140,7 @@ def _network_error(exc: httpx.TransportError, request: httpx.Request) -> httpx.T
 
 
 def _read_timeout(progress: Progress, request: httpx.Request) -> httpx.ReadTimeout:
-    _, progress.expired = progress.next_deadline()
-    return httpx.ReadTimeout(progress.timeout_failure().message, request=request)
+    return httpx.ReadTimeout(progress.expire().message, request=request)
 
 
 class _GuardedBody(httpx.AsyncByteStream):
@@ -201,7 +201,7 @@ class _GuardedEvents(httpx.AsyncByteStream):
         self._response = response
         self._progress = progress
         self._on_failure = on_failure
-        self._attempt = StreamAttempt(progress, body={})
+        self._attempt = AttemptReader(progress)
         self._decoder = SSEDecoder()
         self._held: list[bytes] = []
         """Lines of parsed events, kept from LiteLLM until content or the finish arrives."""
@@ -242,8 +242,7 @@ class _GuardedEvents(httpx.AsyncByteStream):
             if self._attempt.finish_reason is not None:
                 return None  # the answer is complete; only the trailing usage chunk is missing
             if isinstance(exc, TimeoutError):
-                _, self._progress.expired = self._progress.next_deadline()
-                failure = self._progress.timeout_failure()
+                failure = self._progress.expire()
             else:
                 failure = AttemptFailure(classify_exception(exc), f"{type(exc).__name__}: {exc}")
             raise self._fail(failure) from None
@@ -264,7 +263,7 @@ class _GuardedEvents(httpx.AsyncByteStream):
                 self._handle(self._decoder.feed(text), passed)
             if end:
                 self._handle(self._decoder.flush(), passed)
-                self._attempt.check_finished()
+                self._attempt.end()
         except AttemptFailure as exc:
             return b"".join(passed), exc
         return b"".join(passed), None
@@ -274,9 +273,9 @@ class _GuardedEvents(httpx.AsyncByteStream):
         if event is None:
             return
         if event.done:
-            self._attempt.check_finished()  # ``[DONE]`` does not make a cut stream complete
+            self._attempt.end()  # ``[DONE]`` does not make a cut stream complete
         else:
-            self._attempt.handle(event)
+            self._attempt.feed(event)
         lines, self._pending = self._pending, []
         if not self._released:
             self._held.extend(lines)

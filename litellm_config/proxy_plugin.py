@@ -36,12 +36,12 @@ from litellm.integrations.custom_logger import CustomLogger
 from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
 from litellm.types.utils import CallTypes
 
-from langchain_openrouter_fallback._errors import ErrorKind
+from langchain_openrouter_fallback.wire import ErrorKind
 from litellm_config._guard import GuardTransport
 from litellm_config._limits import LinkLimits
 
 if TYPE_CHECKING:
-    from langchain_openrouter_fallback._transport import AttemptFailure
+    from langchain_openrouter_fallback.wire import AttemptFailure
 
 __all__ = ["FallbackGuard", "handler"]
 

@@ -72,7 +72,7 @@ def test_a_per_call_model_override_has_its_own_circuit(emu):
     model = llm(emu, [{"model": PRIMARY, "label": "primary"}, SECONDARY])
     trip(model)
     emu.clear_log()
-    assert "primary" == served(model, model=THIRD)
+    assert THIRD == served(model, model=THIRD)  # its own link, labelled by its model id
     assert [THIRD] == requested(emu)
 
 

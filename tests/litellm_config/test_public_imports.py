@@ -11,9 +11,6 @@ import litellm_config
 
 PACKAGE = Path(litellm_config.__file__).parent
 CORE = "langchain_openrouter_fallback"
-KNOWN_EXCEPTIONS = frozenset({"_guard.py", "proxy_plugin.py"})
-"""Files still importing private core modules while the wire seam is built (issue 22); the
-list shrinks to empty, never grows."""
 
 
 def private_imports(path: Path) -> list[str]:
@@ -35,19 +32,13 @@ def private_imports(path: Path) -> list[str]:
 
 
 def test_litellm_config_imports_only_public_core_names():
-    """Every module of litellm_config but the known exceptions imports public core modules only."""
+    """Every module of litellm_config imports public core modules only."""
     offenders = {
         path.name: found
         for path in sorted(PACKAGE.glob("*.py"))
-        if path.name not in KNOWN_EXCEPTIONS and (found := private_imports(path))
+        if (found := private_imports(path))
     }
     assert {} == offenders
-
-
-def test_known_exceptions_are_real_files_that_still_need_the_exception():
-    """An exception that no longer imports anything private must leave the list."""
-    for name in KNOWN_EXCEPTIONS:
-        assert private_imports(PACKAGE / name), f"{name} is clean: drop it from KNOWN_EXCEPTIONS"
 
 
 def test__private_imports_sees_every_form(tmp_path):
