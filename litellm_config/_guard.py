@@ -55,7 +55,7 @@ _DROPPED_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
 
 
 class StreamFailureHook(Protocol):
-    """Builds the exception a guarded stream raises (by the request before content)."""
+    """Builds LiteLLM's exception for a failed stream (the request raises it before content)."""
 
     def __call__(self, failure: AttemptFailure) -> Exception:
         """LiteLLM's exception for ``failure``."""
