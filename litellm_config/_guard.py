@@ -9,11 +9,13 @@ chat model's own clock and response reader, from the public wire seam
 :class:`~langchain_openrouter_fallback.wire.AttemptReader`):
 
 - ``timeout`` bounds the whole attempt, headers and body, streamed or not;
-- a stream's bytes are held back until its first content (text or a tool call) or its
-  ``finish_reason`` (with ``stream_recovery: buffer``, until its ``finish_reason``). A failure
-  before that point (first-token limit, a cut, an in-band error) is raised before LiteLLM has
-  parsed a chunk, so the Router falls back and the client never sees the failed link: not its
-  bytes, not its ``x-litellm-model-id``;
+- a stream is read up to its first content (text or a tool call) or its ``finish_reason``
+  (with ``stream_recovery: buffer``, up to its ``finish_reason``) before the response is
+  handed to LiteLLM. A failure before that point (first-token limit, a cut, an in-band error)
+  is raised by the request itself, an ordinary error the Router's fallback loop moves on from
+  wherever the link stands in the chain (a pre-first-chunk error raised while LiteLLM reads a
+  fallback's stream would reach the client instead), and the client never sees the failed
+  link: not its bytes, not its ``x-litellm-model-id``;
 - after content, a stall, a cut without ``finish_reason`` or an in-band error is raised into
   LiteLLM's stream, which the proxy turns into an error event (never a truncated success).
 
@@ -42,7 +44,7 @@ from langchain_openrouter_fallback.wire import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncGenerator, AsyncIterator
 
     from litellm_config._limits import LinkLimits
 
@@ -53,10 +55,10 @@ _DROPPED_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
 
 
 class StreamFailureHook(Protocol):
-    """Builds the exception a guarded stream raises into LiteLLM."""
+    """Builds LiteLLM's exception for a failed stream (the request raises it before content)."""
 
-    def __call__(self, failure: AttemptFailure, *, after_content: bool) -> Exception:
-        """``after_content``: content already reached LiteLLM (too late to fall back)."""
+    def __call__(self, failure: AttemptFailure) -> Exception:
+        """LiteLLM's exception for ``failure``."""
 
 
 Send = Callable[[httpx.Request], Awaitable[httpx.Response]]
@@ -94,7 +96,13 @@ class GuardTransport(httpx.AsyncBaseTransport):
             raise _network_error(exc, request) from exc
         body: httpx.AsyncByteStream
         if streaming and response.is_success and _is_event_stream(response):
-            body = _GuardedEvents(response, progress, self._on_failure, buffer=limits.buffer)
+            events = _GuardedEvents(response, progress, self._on_failure, buffer=limits.buffer)
+            try:
+                await events.read_to_content()
+            except BaseException:
+                await response.aclose()
+                raise
+            body = events
         else:
             body = _GuardedBody(response, progress, request)
         headers = [(k, v) for k, v in response.headers.items() if k.lower() not in _DROPPED_HEADERS]
@@ -187,7 +195,11 @@ class _Lines:
 
 
 class _GuardedEvents(httpx.AsyncByteStream):
-    """An SSE body held back until content, with first-token, stall and total limits."""
+    """An SSE body held back until content, with first-token, stall and total limits.
+
+    :meth:`read_to_content` runs before LiteLLM gets the response; iterating then passes on
+    the bytes read so far and the rest as it comes.
+    """
 
     def __init__(
         self,
@@ -207,6 +219,9 @@ class _GuardedEvents(httpx.AsyncByteStream):
         """Lines of parsed events, kept from LiteLLM until content or the finish arrives."""
         self._pending: list[bytes] = []
         """Lines of the event being read (not parsed yet)."""
+        self._flow = self._pass_on()
+        self._first = b""
+        """What :meth:`read_to_content` read: the held bytes, released."""
 
     @property
     def _released(self) -> bool:
@@ -215,7 +230,18 @@ class _GuardedEvents(httpx.AsyncByteStream):
             return True
         return self._attempt.produced and not self._buffer
 
+    async def read_to_content(self) -> None:
+        """Read until content (``buffer``: the finish) or the end; raise a failure before it."""
+        self._first = await anext(self._flow, b"")
+
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._first:
+            yield self._first
+        async for out in self._flow:
+            yield out
+
+    async def _pass_on(self) -> AsyncGenerator[bytes, None]:
+        """The bytes to pass on, as they are released; raises the stream's failure."""
         lines = _Lines()
         chunks = self._response.aiter_bytes()
         while True:
@@ -226,12 +252,12 @@ class _GuardedEvents(httpx.AsyncByteStream):
             if out:
                 yield out
             if failure is not None:
-                raise self._fail(failure)
+                raise self._on_failure(failure)
         out, failure = self._scan([lines.rest()], end=True)
         if out:
             yield out
         if failure is not None:
-            raise self._fail(failure)
+            raise self._on_failure(failure)
 
     async def _read(self, chunks: AsyncIterator[bytes]) -> bytes | None:
         """The next chunk, or ``None`` at the end (or when the grace after the finish ran out)."""
@@ -245,7 +271,7 @@ class _GuardedEvents(httpx.AsyncByteStream):
                 failure = self._progress.expire()
             else:
                 failure = AttemptFailure(classify_exception(exc), f"{type(exc).__name__}: {exc}")
-            raise self._fail(failure) from None
+            raise self._on_failure(failure) from None
 
     def _scan(
         self, lines: list[bytes], *, end: bool = False
@@ -284,8 +310,6 @@ class _GuardedEvents(httpx.AsyncByteStream):
         passed.extend(lines)
         self._held = []
 
-    def _fail(self, failure: AttemptFailure) -> Exception:
-        return self._on_failure(failure, after_content=self._released)
-
     async def aclose(self) -> None:
+        await self._flow.aclose()
         await self._response.aclose()

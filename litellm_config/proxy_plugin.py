@@ -14,13 +14,16 @@ the Router picked the deployment and before the request is sent. For a deploymen
 ``model_info`` carries the link's limits it supplies the HTTP client, whose transport is a
 :class:`~litellm_config._guard.GuardTransport`. The proxy's hooks that see the response
 (``async_post_call_streaming_iterator_hook``, ``async_post_call_success_hook``) run outside
-the Router, where raising can no longer fall back; the Router only falls back on a stream
-that raises ``MidStreamFallbackError`` flagged ``is_pre_first_chunk``
-(``Router._acompletion_streaming_iterator``), and the proxy sends nothing, headers
-included, before the Router yields its first chunk (``create_response`` buffers it and
-then names the deployment that produced it). So a failure before content is raised as that
-error and the next link serves invisibly; a failure after content is raised as LiteLLM's
-own error type, which the proxy sends as an error event.
+the Router, where raising can no longer fall back. The guard reads a stream up to its first
+content before LiteLLM gets the response, so a failure before content is raised by the
+request (LiteLLM's ``Timeout``, ``APIConnectionError`` or ``APIError``) and the Router's
+fallback loop moves on to the next link, whichever link failed. A ``MidStreamFallbackError``
+raised from the stream instead would fall back from the first link only:
+``Router._acompletion_streaming_iterator`` looks up fallbacks for the model group of the
+deployment whose stream raised, and a fallback link's group has none, so the error reached
+the client. The proxy sends nothing, headers included, before the Router yields its first
+chunk, so the client never sees the failed link. A failure after content is raised from the
+stream as LiteLLM's own error type, which the proxy sends as an error event.
 
 This module imports litellm; nothing else in ``litellm_config`` imports this module.
 """
@@ -31,7 +34,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from litellm.exceptions import APIConnectionError, APIError, MidStreamFallbackError, Timeout
+from litellm.exceptions import APIConnectionError, APIError, Timeout
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
 from litellm.types.utils import CallTypes
@@ -66,17 +69,8 @@ class _Failures:
     def __init__(self, link: str) -> None:
         self._link = link
 
-    def __call__(self, failure: AttemptFailure, *, after_content: bool) -> Exception:
-        error = _litellm_error(failure, self._link)
-        if after_content:
-            return error
-        return MidStreamFallbackError(
-            message=str(error),
-            model=self._link,
-            llm_provider=_PROVIDER,
-            original_exception=error,
-            is_pre_first_chunk=True,
-        )
+    def __call__(self, failure: AttemptFailure) -> Exception:
+        return _litellm_error(failure, self._link)
 
 
 def _guarded_client(link: str, limits: LinkLimits) -> AsyncHTTPHandler:

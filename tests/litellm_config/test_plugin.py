@@ -16,7 +16,16 @@ from langchain_openrouter_fallback.definition import (
     DEFAULT_FIRST_TOKEN_TIMEOUT,
     DEFAULT_STALL_TIMEOUT,
 )
-from tests.litellm_config.conftest import TEST_KEY, P, S, answer_of, chain, stream_chain
+from tests.litellm_config.conftest import (
+    STREAM_LINKS,
+    TEST_KEY,
+    P,
+    S,
+    T,
+    answer_of,
+    chain,
+    stream_chain,
+)
 from tests.standin import keepalive_only, stream
 
 
@@ -123,3 +132,28 @@ async def test_a_default_limit_travels_to_the_guard_and_is_applied(litellm, stan
     standin.script(P, stream(["late answer"], model=P, keepalives=20, keepalive_gap=0.2))
     assert answer_of(S) == await _stream_with_plugin(litellm, kwargs)
     assert [P, S] == standin.models_seen()
+
+
+_SECOND_LINK_FAULTS = {
+    "keepalives-only": keepalive_only(30),
+    "cut-before-content": stream(["hello ", "world"], cut_after=0),
+    "inband-error": stream(inband_error={"code": 502, "message": "died"}, error_after=0),
+}
+
+
+@pytest.mark.litellm
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("fault", list(_SECOND_LINK_FAULTS))
+async def test_a_stream_failing_before_content_on_the_second_link_reaches_the_third(
+    litellm, standin, monkeypatch, fault
+):
+    """The primary's stream is cut before content, then the secondary's fails before content
+    too: the last link serves (the Router falls back from a fallback's failure as well)."""
+    monkeypatch.setenv("OPENROUTER_API_KEY", TEST_KEY)
+    links = [dict(link, first_token_timeout=1) for link in STREAM_LINKS]
+    three = chain(models=links, breaker={"enabled": False})
+    kwargs = litellm_config.router_kwargs(three, api_base=standin.base_url)
+    standin.script(P, stream(["hello "], cut_after=0))
+    standin.script(S, _SECOND_LINK_FAULTS[fault])
+    assert answer_of(T) == await _stream_with_plugin(litellm, kwargs)
+    assert [P, S, T] == standin.models_seen()

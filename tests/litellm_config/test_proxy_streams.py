@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.litellm_config.conftest import P, S, answer_of, ask
+from tests.litellm_config.conftest import P, S, T, answer_of, ask
 from tests.standin import Reply, completion, error, keepalive_only, stream
 
 pytestmark = [pytest.mark.litellm, pytest.mark.timeout(300)]
@@ -105,6 +105,17 @@ def test_stream_inband_error_after_content_is_an_error_event(client, standin):
     assert "died" in got.error
     assert "c/primary" == got.link
     assert [P] == standin.models_seen()
+
+
+def test_streams_failing_before_content_on_two_links_reach_the_third(client, standin):
+    """The primary's stream is cut before content and the secondary's carries an in-band error
+    before content: the last link serves, and nothing of the first two reaches the client."""
+    standin.script(P, stream(["hello "], cut_after=0))
+    standin.script(S, stream(inband_error={"code": 502, "message": "died"}, error_after=0))
+    got = ask(client, stream=True)
+    assert (answer_of(T), None, "c/last") == (got.text, got.error, got.link)
+    assert {T} == got.models
+    assert [P, S, T] == standin.models_seen()
 
 
 def test_stream_503_falls_back(client, standin):

@@ -35,15 +35,6 @@ MATRIX_TESTS = {
     "proxy": "test_the_same_through_the_litellm_proxy",
 }
 SELECTION = {"in-process": "not proxy", "proxy": "proxy"}
-PROXY_GAPS = {
-    f"{MATRIX_TESTS['proxy']}[support-bot-secondary-{fault}-stream]"
-    for fault in ("keepalives-only", "cut-before-content", "inband-error")
-}
-"""Cases the generated proxy fails today (found by this drill): a stream that fails before
-content on the *second* link is not failed over to the third. LiteLLM's Router falls back
-from a mid-stream ``MidStreamFallbackError`` of the first deployment only; the same error
-from a fallback's stream reaches the client as an HTTP error. When that is fixed, this set
-becomes empty and this test says so."""
 
 
 def _project(root: Path, chain_text: str) -> Path:
@@ -89,15 +80,15 @@ def _run_both(tmp_path: Path, variant: str) -> tuple[tuple[int, str, dict], tupl
 @pytest.mark.parametrize("variant", ["in-process", "proxy"])
 @pytest.mark.timeout(1800)
 def test_the_example_passes_and_a_single_link_chain_fails(tmp_path, variant):
-    """The example's chain passes every drill; a single link fails them, naming fault and link."""
+    """The example's chain passes every drill, in process and through the proxy alike; a single
+    link fails them, naming fault and link."""
     (code, output, good), (broken_code, broken_output, broken) = _run_both(tmp_path, variant)
     matrix = MATRIX_TESTS[variant]
-    expected_gaps = PROXY_GAPS if variant == "proxy" else set()
 
     failed = {name for name, (outcome, _) in good.items() if outcome != "passed"}
-    assert expected_gaps == failed, output[-5000:]
+    assert set() == failed, output[-5000:]
     assert len(fault_matrix(EXAMPLE / "chains.yaml")) <= sum(n.startswith(matrix) for n in good)
-    assert (0 if not expected_gaps else 1) == code, output[-3000:]
+    assert 0 == code, output[-3000:]
 
     single = fault_matrix(tmp_path / "broken" / "chains.yaml", time_limit=2)
     must_fail = {f"{matrix}[{case}]": case for case in single if not case.may_interrupt}
