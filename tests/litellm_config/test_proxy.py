@@ -65,8 +65,9 @@ def test_proxy_serves_a_link_group_directly(proxy, emu):
 def test_proxy_refuses_a_request_without_the_master_key(proxy, emu):
     """No bearer token, or a wrong one: refused, and no upstream call (the key is not spent).
 
-    LiteLLM 1.103.7 without a database answers 500 "Internal server error" to a missing
-    token and 400 "No connected db." to a wrong one (not 401): both are refusals.
+    Only that is asserted, not how LiteLLM words it: without a database it answers a missing
+    token with a 500 (a JSON body on 1.103.7, plain-text "Internal Server Error" on 1.108.7)
+    and a wrong one with 400 "No connected db." (not 401): all refusals.
     """
     body = {"model": "c", "messages": [{"role": "user", "content": "hi"}]}
     missing = httpx.post(f"{proxy}/v1/chat/completions", json=body, timeout=30)
@@ -78,7 +79,6 @@ def test_proxy_refuses_a_request_without_the_master_key(proxy, emu):
     )
     for response in (missing, wrong):
         assert response.status_code >= httpx.codes.BAD_REQUEST, response.text
-        assert "choices" not in response.json()
     assert [] == models_called(emu)
 
 
