@@ -17,7 +17,7 @@ import pytest
 
 import litellm_config
 from litellm_config._compat import OLDEST_TESTED_LITELLM
-from tests.litellm_config.conftest import STARTUP_TIMEOUT, chain, proxy_launch
+from tests.litellm_config.conftest import STARTUP_TIMEOUT, chain, start_refused
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -53,18 +53,7 @@ def test_a_proxy_on_an_older_litellm_exits_at_start_up_with_one_line(running, tm
     exits before serving, and the reason is one line naming both versions and the fix."""
     text = litellm_config.proxy_yaml(chain(), api_base=running.base_url)
     older = _reporting_litellm(OLDER, tmp_path / "older")
-    command, env = proxy_launch(text, tmp_path, PYTHONPATH=older)
-    done = subprocess.run(
-        command,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=STARTUP_TIMEOUT,
-        check=False,
-        cwd=tmp_path,
-    )
-    output = done.stdout + done.stderr
-    assert 0 != done.returncode, output[-3000:]
+    output = start_refused(text, tmp_path, PYTHONPATH=older)
     line = (
         f"RuntimeError: litellm_config.proxy_plugin is tested on LiteLLM {OLDEST_TESTED_LITELLM}"
         f" and newer, not on the installed LiteLLM {OLDER}: upgrade it"

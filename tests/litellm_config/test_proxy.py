@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 import litellm_config
-from tests.litellm_config.conftest import (
-    AUTH,
-    STARTUP_TIMEOUT,
-    chain,
-    models_called,
-    proxy_launch,
-    run_proxy,
-)
+from tests.litellm_config.conftest import AUTH, chain, models_called, run_proxy, start_refused
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -87,15 +79,5 @@ def test_proxy_without_litellm_master_key_refuses_to_start(running, tmp_path):
     """LITELLM_MASTER_KEY unset: LiteLLM alone would serve everyone; the generated config's
     guard makes the proxy exit at start-up, naming the variable."""
     text = litellm_config.proxy_yaml(chain(), api_base=running.base_url)
-    command, env = proxy_launch(text, tmp_path, LITELLM_MASTER_KEY="")
-    done = subprocess.run(
-        command,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=STARTUP_TIMEOUT,
-        check=False,
-        cwd=tmp_path,
-    )
-    assert 0 != done.returncode
-    assert "LITELLM_MASTER_KEY is not set" in done.stdout + done.stderr
+    output = start_refused(text, tmp_path, LITELLM_MASTER_KEY="")
+    assert "LITELLM_MASTER_KEY is not set" in output
