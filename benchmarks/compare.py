@@ -1,6 +1,6 @@
 """ChatOpenRouterFallback side by side with its peers, in one run, against one emulator.
 
-Run: ``make bench`` (or ``.venv/bin/python -m benchmarks.compare``).
+Run: ``make bench`` (or ``.venv-bench/bin/python -m benchmarks.compare``).
 
 The emulator runs in its own process so client CPU time is the client's alone. Peers:
 ``ChatOpenAI`` (langchain-openai), ``ChatOpenAI(...).with_fallbacks([...])``, LangChain's
