@@ -1,15 +1,18 @@
 # Two entry points for a new machine: `make demo` and `make test` (see README.md).
 PYTHON ?= python3.11
+# The other CPythons `make test` runs on: pyenv's (this machine and CI have both), or name them
+# (`make test PYTHON313=/usr/bin/python3.13`).
+PYTHON312 ?= $(shell pyenv prefix 3.12 2>/dev/null)/bin/python3.12
+PYTHON313 ?= $(shell pyenv prefix 3.13 2>/dev/null)/bin/python3.13
 VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 UV_VERSION := 0.13.9
-LOWEST := .venv-lowest
-LOWEST_TESTS := tests/unit_tests
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 TEST_ARGS ?=
 
-.PHONY: demo test lint format bench lock record clean system-deps counts docs
+.PHONY: demo test test-dev test-lowest test-py312 test-py313 lint format bench lock record clean \
+	system-deps counts docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -30,11 +33,20 @@ $(VENV)/.dev: $(UV) requirements-dev.lock pyproject.toml
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 
-# The lowest supported versions (pyproject's lower bounds): the unit tests run here too.
-$(LOWEST)/.synced: $(UV) requirements-lowest.lock pyproject.toml
-	test -x $(LOWEST)/bin/python || $(PYTHON) -m venv $(LOWEST) || python3 -m venv $(LOWEST)
-	$(UV) pip sync --quiet --python $(LOWEST)/bin/python requirements-lowest.lock
-	$(UV) pip install --quiet --python $(LOWEST)/bin/python --no-deps -e .
+# The other environments, .venv-<name> from requirements-<name>.lock (`make lock` writes them all):
+#   lowest  CPython 3.11 at pyproject's lower bounds   py312, py313  the newest releases there
+#   bench   `make bench`'s peers (the bench extra, which cannot share the dev environment)
+python_for_lowest = $(PYTHON)
+python_for_py312 = $(PYTHON312)
+python_for_py313 = $(PYTHON313)
+python_for_bench = $(PYTHON)
+
+.venv-%/.synced: $(UV) requirements-%.lock pyproject.toml
+	@$(python_for_$*) -c '' 2>/dev/null || { echo "no Python for .venv-$*: '$(python_for_$*)'" \
+		"(pyenv install it, or set PYTHON/PYTHON312/PYTHON313)" >&2; exit 1; }
+	test -x $(@D)/bin/python || $(python_for_$*) -m venv $(@D)
+	$(UV) pip sync --quiet --python $(@D)/bin/python requirements-$*.lock
+	$(UV) pip install --quiet --python $(@D)/bin/python --no-deps -e .
 	touch $@
 
 demo: $(VENV)/.runtime
@@ -49,10 +61,19 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: $(VENV)/.dev $(LOWEST)/.synced system-deps lint
-	$(BIN)/mkdocs build --strict
+# `make test`: lint, then one lane per environment. A lane fails on any pytest exit but 0, so
+# one that collects nothing (exit 5) stops the run like a failure.
+test: lint docs test-dev test-lowest test-py312 test-py313
+
+# The whole suite on the dev lock (CPython 3.11).
+test-dev: $(VENV)/.dev system-deps
 	$(BIN)/python -m pytest $(TEST_ARGS)
-	$(LOWEST)/bin/python -m pytest -q $(LOWEST_TESTS)
+
+# The oldest and the newest supported: unit tests, the LiteLLM Router/proxy tests (the plugin
+# on the oldest LiteLLM it accepts, and on CPython 3.12/3.13) and the stand-in tests.
+LANE_TESTS := tests/unit_tests tests/litellm_config tests/standin
+test-lowest test-py312 test-py313: test-%: .venv-%/.synced system-deps
+	.venv-$*/bin/python -m pytest -q $(LANE_TESTS)
 
 # The documentation site (mkdocs.yml, docs/) into site/; --strict fails on any warning (never add
 # --quiet: it hides the warnings strict counts).
@@ -67,19 +88,31 @@ format: $(VENV)/.dev
 counts: $(VENV)/.dev
 	$(BIN)/python -m tests.counts --tests
 
-bench: $(VENV)/.dev
-	$(BIN)/python -m benchmarks
+# In its own environment, where every peer benchmarks/compare.py runs is installed.
+bench: .venv-bench/.synced
+	.venv-bench/bin/python -m benchmarks
 
 # Re-record the chat model's cassettes (cassettes/chat_model/<origin>/): against live OpenRouter
 # when OPENROUTER_API_KEY is set, otherwise against the local emulator. Replays need no key.
 record: $(VENV)/.dev
 	$(BIN)/python -m pytest tests/cassettes/test_chat_model.py --record-mode=rewrite $(TEST_ARGS)
 
-# Re-resolve the pinned locks after editing pyproject.toml.
+# Re-resolve every lock after editing pyproject.toml (a dependency the suite needs goes in an
+# extra that `dev` includes). Each lock holds the newest releases its extras allow that were
+# uploaded before LOCK_AS_OF, whatever the locks held before: the same pyproject.toml always
+# gives the same locks. Move LOCK_AS_OF to move them.
+LOCK_AS_OF := 2026-12-07T00:00:00Z
+LOCK := $(UV) pip compile --quiet --upgrade --exclude-newer $(LOCK_AS_OF) \
+	--custom-compile-command "make lock" pyproject.toml
+LANE_EXTRAS := --extra emulator --extra litellm --extra test
 lock: $(UV)
-	$(UV) pip compile --quiet pyproject.toml --python-version 3.11 --extra emulator -o requirements.lock
-	$(UV) pip compile --quiet pyproject.toml --python-version 3.11 --extra dev --overrides dev-overrides.txt -o requirements-dev.lock
-	$(UV) pip compile --quiet pyproject.toml --python-version 3.11 --extra emulator --extra test --resolution lowest-direct -o requirements-lowest.lock
+	$(LOCK) --python-version 3.11 --extra emulator -o requirements.lock
+	$(LOCK) --python-version 3.11 --extra dev -o requirements-dev.lock
+	$(LOCK) --python-version 3.11 $(LANE_EXTRAS) --resolution lowest-direct -o requirements-lowest.lock
+	$(LOCK) --python-version 3.12 $(LANE_EXTRAS) -o requirements-py312.lock
+	$(LOCK) --python-version 3.13 $(LANE_EXTRAS) -o requirements-py313.lock
+	$(LOCK) --python-version 3.11 --extra bench -o requirements-bench.lock
 
 clean:
-	rm -rf $(VENV) $(LOWEST) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-lowest .venv-py312 .venv-py313 .venv-bench .mypy_cache .ruff_cache \
+		.pytest_cache

@@ -1,17 +1,22 @@
 """ChatOpenRouterFallback side by side with its peers, in one run, against one emulator.
 
-Run: ``make bench`` (or ``.venv/bin/python -m benchmarks.compare``).
+Run: ``make bench`` (or ``.venv-bench/bin/python -m benchmarks.compare``).
 
 The emulator runs in its own process so client CPU time is the client's alone. Peers:
 ``ChatOpenAI`` (langchain-openai), ``ChatOpenAI(...).with_fallbacks([...])``, LangChain's
-``ChatOpenRouter`` (langchain-openrouter, if installed) and LiteLLM's ``Router`` with its
-defaults. A peer that has not answered after ``CAP`` seconds is reported as ``> CAP``.
+``ChatOpenRouter`` (langchain-openrouter) and LiteLLM's ``Router`` with its defaults. A peer
+that has not answered after ``CAP`` seconds is reported as ``> CAP``.
+
+Every peer runs side by side, so a missing one stops the run: ``make bench`` runs it in
+``.venv-bench`` (the ``bench`` extra), the only environment that has them all
+(langchain-openrouter caps the OpenRouter SDK below the version the dev environment tests).
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import importlib.util
 import json
 import logging
 import os
@@ -30,6 +35,9 @@ PRIMARY, SECONDARY = "openai/gpt-4o-mini", "anthropic/claude-haiku-4.5"
 KEY = "bench-key"
 CAP = 10.0
 POOL = concurrent.futures.ThreadPoolExecutor(max_workers=8)
+PEERS = {"langchain_openai": "langchain-openai", "langchain_openrouter": "langchain-openrouter",
+         "litellm": "litellm"}  # fmt: skip
+"""Module -> distribution of every peer compared."""
 
 
 class EmulatorProcess:
@@ -97,10 +105,8 @@ def with_fallbacks(emu: EmulatorProcess):
 
 
 def chat_openrouter(emu: EmulatorProcess):
-    try:
-        from langchain_openrouter import ChatOpenRouter
-    except ImportError:
-        return None
+    from langchain_openrouter import ChatOpenRouter
+
     return ChatOpenRouter(model=PRIMARY, api_key=KEY, base_url=emu.base_url, max_retries=0)
 
 
@@ -147,9 +153,6 @@ def happy_path(emu: EmulatorProcess, n: int = 200) -> None:
     }
     base = None
     for name, llm in rows.items():
-        if llm is None:
-            print(f"  {name:32} not installed")
-            continue
         wall, cpu = per_call(llm, n)
         base = base or wall
         print(
@@ -166,7 +169,15 @@ def failover(emu: EmulatorProcess, title: str, scenario: dict[str, Any],
         print(f"  {name:40} median {fmt(statistics.median(times))}")
 
 
-def main() -> None:
+def missing_peers() -> list[str]:
+    return [dist for module, dist in PEERS.items() if importlib.util.find_spec(module) is None]
+
+
+def main() -> int:
+    if missing := missing_peers():
+        print(f"compare: not installed: {', '.join(missing)}; `make bench` runs this benchmark "
+              "in .venv-bench, which has every peer", file=sys.stderr)  # fmt: skip
+        return 2
     with EmulatorProcess() as emu:
         happy_path(emu)
         # Before the failover scenarios: peers stuck on hung primaries keep connections busy.
@@ -204,6 +215,7 @@ def main() -> None:
             ),
         }, runs=2)  # fmt: skip
     import_times()
+    return 0
 
 
 def concurrency(emu: EmulatorProcess, n: int = 200, reps: int = 3) -> None:
@@ -253,6 +265,7 @@ def import_times(runs: int = 5) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    status = main()
     sys.stdout.flush()
-    os._exit(0)  # peers stuck on hung sockets must not keep the benchmark alive
+    sys.stderr.flush()
+    os._exit(status)  # peers stuck on hung sockets must not keep the benchmark alive

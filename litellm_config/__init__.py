@@ -62,9 +62,10 @@ The mapping (client mode; the litellm 1.103.7 source decides every choice):
   counters are shared across proxy instances; ``deadline`` -> router ``timeout``.
 - ``litellm_settings.callbacks: [litellm_config.served_model.handler]``: the response's
   ``model`` stays the served model id (see :mod:`litellm_config.served_model`), and
-  ``disable_aiohttp_transport: true``: on the aiohttp transport a reset before any byte is
-  retried inside LiteLLM's HTTP handler, behind the Router (for streams on a client it
-  closes before the body is read); on httpx it is one attempt like any other failure.
+  ``disable_aiohttp_transport: true``: on the aiohttp transport of LiteLLM 1.103.7 a reset
+  before any byte is retried inside LiteLLM's HTTP handler, behind the Router (for streams on
+  a client it closes before the body is read; 1.108.7 no longer does); on httpx it is one
+  attempt like any other failure, on every tested release.
 - ``general_settings.master_key: os.environ/LITELLM_MASTER_KEY`` (the proxy refuses requests
   without it) plus the ``litellm_config.master_key.guard`` callback (the proxy will not start
   while the variable is unset); ``require_master_key=False`` / ``--no-master-key`` opts out,

@@ -385,11 +385,12 @@ def _document(chains: ChainsInput, api_base: str | None, *, secured: bool) -> di
         "router_settings": generated.settings,
         "litellm_settings": {
             "callbacks": [SERVED_MODEL_PLUGIN, PLUGIN],
-            # LiteLLM's default aiohttp transport turns a reset before any byte into a
+            # LiteLLM 1.103.7's default aiohttp transport turns a reset before any byte into a
             # ConnectError, which its HTTP handler silently retries once on a throwaway client
             # that it closes before a stream is read: a hidden extra attempt and, for streams,
-            # a "Connection closed." error about half the time. httpx raises ReadError: one
-            # attempt, then the Router's retry policy and fallbacks decide.
+            # a "Connection closed." error about half the time (1.108.7 no longer retries).
+            # httpx raises ReadError on every tested release: one attempt, then the Router's
+            # retry policy and fallbacks decide.
             "disable_aiohttp_transport": True,
         },
     }

@@ -34,6 +34,10 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 import httpx
+
+import litellm_config._compat  # noqa: F401  refuses an untested LiteLLM before importing it
+
+# isort: split
 from litellm.exceptions import APIConnectionError, APIError, Timeout
 from litellm.integrations.custom_logger import CustomLogger
 from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler

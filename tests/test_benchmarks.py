@@ -1,7 +1,10 @@
 """``make bench`` runs to the end: each benchmark at a small size exits 0 with its figures.
 
 Only that it runs and prints what docs/benchmarks.md quotes; speed is never judged here. ``compare``
-(fixed workloads of a few minutes) is left to ``make bench``.
+(fixed workloads of a few minutes) is left to ``make bench``, which runs it in ``.venv-bench``:
+one of its peers, langchain-openrouter, cannot be installed beside the dev tools, so this suite
+never runs it. What is checked here is that the bench lock holds every peer ``compare`` needs
+(and ``compare`` itself refuses to run with one missing rather than leave it out).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import sys
 
 import pytest
 
+from benchmarks.compare import PEERS
 from tests.conftest import ROOT
 
 SMALL = {
@@ -78,3 +82,10 @@ def test_health_prints_both_tables():
     out = _run("health")
     assert "Hedged time to first token" in out
     assert "litellm.Router, router_kwargs(chain)" in out
+
+
+def test_the_bench_lock_holds_every_peer_compare_runs_side_by_side():
+    """`make bench` installs requirements-bench.lock: each peer of `compare` is pinned there."""
+    lock = (ROOT / "requirements-bench.lock").read_text().splitlines()
+    pinned = {line.split("==")[0] for line in lock if "==" in line and not line.startswith("#")}
+    assert set(PEERS.values()) <= pinned

@@ -126,6 +126,26 @@ def run_proxy(config_text: str, work: Path, **env_overrides: str) -> Iterator[st
         stop(process, timeout=10)
 
 
+def start_refused(config_text: str, work: Path, **env_overrides: str) -> str:
+    """``litellm --config`` expected to exit at start-up: its output, once it exited non-zero.
+
+    ``env_overrides`` as for :func:`proxy_launch`.
+    """
+    command, env = proxy_launch(config_text, work, **env_overrides)
+    done = subprocess.run(
+        command,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_TIMEOUT,
+        check=False,
+        cwd=work,
+    )
+    output = done.stdout + done.stderr
+    assert 0 != done.returncode, output[-3000:]
+    return output
+
+
 # -- one proxy for the stream tests (test_proxy_streams, test_parity_streams) ------------------
 
 P, S, T = "openai/gpt-4o-mini", "anthropic/claude-haiku-4.5", "google/gemini-2.5-flash"

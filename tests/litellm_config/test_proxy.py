@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 import litellm_config
-from tests.litellm_config.conftest import (
-    AUTH,
-    STARTUP_TIMEOUT,
-    chain,
-    models_called,
-    proxy_launch,
-    run_proxy,
-)
+from tests.litellm_config.conftest import AUTH, chain, models_called, run_proxy, start_refused
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -65,8 +57,9 @@ def test_proxy_serves_a_link_group_directly(proxy, emu):
 def test_proxy_refuses_a_request_without_the_master_key(proxy, emu):
     """No bearer token, or a wrong one: refused, and no upstream call (the key is not spent).
 
-    LiteLLM 1.103.7 without a database answers 500 "Internal server error" to a missing
-    token and 400 "No connected db." to a wrong one (not 401): both are refusals.
+    Only that is asserted, not how LiteLLM words it: without a database it answers a missing
+    token with a 500 (a JSON body on 1.103.7, plain-text "Internal Server Error" on 1.108.7)
+    and a wrong one with 400 "No connected db." (not 401): all refusals.
     """
     body = {"model": "c", "messages": [{"role": "user", "content": "hi"}]}
     missing = httpx.post(f"{proxy}/v1/chat/completions", json=body, timeout=30)
@@ -78,7 +71,6 @@ def test_proxy_refuses_a_request_without_the_master_key(proxy, emu):
     )
     for response in (missing, wrong):
         assert response.status_code >= httpx.codes.BAD_REQUEST, response.text
-        assert "choices" not in response.json()
     assert [] == models_called(emu)
 
 
@@ -87,15 +79,5 @@ def test_proxy_without_litellm_master_key_refuses_to_start(running, tmp_path):
     """LITELLM_MASTER_KEY unset: LiteLLM alone would serve everyone; the generated config's
     guard makes the proxy exit at start-up, naming the variable."""
     text = litellm_config.proxy_yaml(chain(), api_base=running.base_url)
-    command, env = proxy_launch(text, tmp_path, LITELLM_MASTER_KEY="")
-    done = subprocess.run(
-        command,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=STARTUP_TIMEOUT,
-        check=False,
-        cwd=tmp_path,
-    )
-    assert 0 != done.returncode
-    assert "LITELLM_MASTER_KEY is not set" in done.stdout + done.stderr
+    output = start_refused(text, tmp_path, LITELLM_MASTER_KEY="")
+    assert "LITELLM_MASTER_KEY is not set" in output

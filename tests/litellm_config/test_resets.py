@@ -81,13 +81,19 @@ async def test_reset_before_any_byte_is_one_attempt_then_the_fallback(
 
 
 @pytest.mark.parametrize("transport", [False], indirect=True, ids=["aiohttp"])
-async def test_litellms_default_transport_retries_a_reset_behind_the_router(
+async def test_litellms_default_transport_answers_a_reset_from_the_link_it_called_last(
     litellm, server, transport
 ):
-    """Evidence for the setting: on LiteLLM's default aiohttp transport the same reset is
-    retried inside its HTTP handler (no retry is configured: max_retries 0, num_retries 0, and
-    the retry policy excludes it), so the primary is called twice."""
+    """Without the generated setting, on LiteLLM's default aiohttp transport, a reset still
+    gets an answer, from the last link called. How it gets there is LiteLLM's and changes
+    between releases, so it is not asserted: 1.103.7's HTTP handler retried the reset once on a
+    throwaway client whatever the retry settings (the primary twice, then it serves; streams
+    then read from a closed client), 1.108.7 makes it one attempt and the fallback serves. The
+    setting makes every tested release behave the same (the test above)."""
     router = litellm.Router(**litellm_config.router_kwargs(CHAIN, api_base=server.base_url))
     server.script(PRIMARY, reset())
-    served, _ = await _ask(router, streamed=False)
-    assert ("c/primary", [PRIMARY, PRIMARY]) == (served, server.models_seen())
+    served, text = await _ask(router, streamed=False)
+    seen = server.models_seen()
+    assert seen in ([PRIMARY, PRIMARY], [PRIMARY, FALLBACK]), seen
+    assert {PRIMARY: "c/primary", FALLBACK: "c/fallback"}[seen[-1]] == served
+    assert text.startswith("Hello")
