@@ -492,8 +492,8 @@ def test_lint_clean_chain_names_only_its_limits():
     assert [] == litellm_config.lint_chains({"c": chain}, notes=False)
 
 
-def test_cli_strict_ignores_the_limits_note(tmp_path, capsys):
-    """The limits line is a note: a chain LiteLLM reproduces passes --strict."""
+def _reproducible_chain_file(tmp_path):
+    """A chain file whose generated config LiteLLM reproduces (no warnings, only the note)."""
     chain_file = tmp_path / "c.yaml"
     chain_file.write_text(
         yaml.safe_dump(
@@ -505,6 +505,12 @@ def test_cli_strict_ignores_the_limits_note(tmp_path, capsys):
             }
         )
     )
+    return chain_file
+
+
+def test_cli_strict_ignores_the_limits_note(tmp_path, capsys):
+    """The limits line is a note: a chain LiteLLM reproduces passes --strict."""
+    chain_file = _reproducible_chain_file(tmp_path)
     assert 0 == main(["litellm", str(chain_file), "-o", str(tmp_path / "out.yaml"), "--strict"])
     err = capsys.readouterr().err
     assert "note: c: limits openai/gpt-4o-mini 5/15*/10* s" in err
@@ -551,17 +557,7 @@ def test_opting_out_of_the_master_key_is_explicit_and_warned():
 def test_cli_no_master_key_flag_warns_and_is_strict(tmp_path, capsys):
     """--no-master-key writes an open config, says so on stderr, and --strict refuses it."""
     out = tmp_path / "config.yaml"
-    chain_file = tmp_path / "c.yaml"
-    chain_file.write_text(
-        yaml.safe_dump(
-            {
-                "name": "c",
-                "retry": {"max_retries": 0},
-                "breaker": {"enabled": False},
-                "models": [{"model": "openai/gpt-4o-mini", "timeout": 5}],
-            }
-        )
-    )
+    chain_file = _reproducible_chain_file(tmp_path)
     assert 0 == main(["litellm", str(chain_file), "-o", str(out)])
     assert "master_key" in yaml.safe_load(out.read_text())["general_settings"]
     assert "no master_key" not in capsys.readouterr().err
