@@ -137,6 +137,10 @@ def _parse_text(text: str, fmt: str, source: str) -> Any:
     except RecursionError:
         raise _too_deep(source) from None
     except yaml.MarkedYAMLError as exc:
+        if "nesting depth" in str(exc.problem):
+            # libyaml 0.2.5+ has its own limit (1000), which its scanner's read-ahead can hit
+            # before our event count reaches MAX_DEPTH: the same refusal either way.
+            raise _too_deep(source) from None
         mark = exc.problem_mark
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         msg = f"{source}: malformed YAML{where}: {exc.problem or exc}"
