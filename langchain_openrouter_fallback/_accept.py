@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias, get_args
 from langchain_openrouter_fallback._conforms import first_violation
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
 __all__ = [
     "CHECKS",
@@ -22,11 +22,16 @@ __all__ = [
     "PRE_CONTENT_CHECKS",
     "Answer",
     "CheckName",
+    "CustomCheck",
     "Rejection",
+    "custom_rejection",
     "reject",
 ]
 
 CheckName = Literal["non_empty", "no_refusal", "complete", "schema"]
+CustomCheck: TypeAlias = "Callable[[Any], str | None]"
+"""A check of the caller's: given the answer (the chat model's ``AIMessage``), the reason to
+reject it, or ``None`` (or ``""``) to accept."""
 CHECKS: tuple[CheckName, ...] = get_args(CheckName)
 PRE_CONTENT_CHECKS: frozenset[str] = frozenset({"non_empty", "no_refusal"})
 """What a ``raise``/``continue`` stream can still decide: an empty stream, or a refusal before
@@ -97,7 +102,10 @@ def reject(
     schema from them.
     """
     requests = (sent or {}, asked or sent or {})
-    for check in checks:
+    wanted = set(checks)
+    for check in _MOST_SPECIFIC_FIRST:  # an empty refusal reads as a refusal
+        if check not in wanted:
+            continue
         reason = _REASONS[check](answer, requests)
         if reason is not None:
             return Rejection(check, reason)
@@ -105,6 +113,16 @@ def reject(
 
 
 _Requests: TypeAlias = "tuple[Mapping[str, Any], Mapping[str, Any]]"
+
+
+def custom_rejection(checks: Sequence[CustomCheck], answer: Any) -> Rejection | None:
+    """The first custom check that turns ``answer`` down (named by its ``__name__``)."""
+    for check in checks:
+        reason = check(answer)
+        if reason:
+            name = getattr(check, "__name__", type(check).__name__)
+            return Rejection(name, str(reason))
+    return None
 
 
 def _non_empty(answer: Answer, _: _Requests) -> str | None:
@@ -173,6 +191,7 @@ def _requested_schema(request: Mapping[str, Any]) -> tuple[str | None, Any] | No
     return None
 
 
+_MOST_SPECIFIC_FIRST: tuple[CheckName, ...] = ("no_refusal", "complete", "non_empty", "schema")
 _REASONS = {
     "non_empty": _non_empty,
     "no_refusal": _no_refusal,

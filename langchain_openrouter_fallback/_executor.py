@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from langchain_openrouter_fallback._adapt import answer_from_tool
 from langchain_openrouter_fallback._convert import completion_to_message
@@ -65,9 +66,16 @@ class Executor:
 
     # -- whole responses ----------------------------------------------------------------
 
-    def _served(self, run: ChainRun, action: Try, message: AIMessage) -> AIMessage:
+    @staticmethod
+    def _answer(run: ChainRun, action: Try, body: dict[str, Any]) -> AIMessage:
+        """The attempt's whole answer as the caller will get it, checked (raises if rejected)."""
+        message = completion_to_message(body, action.reader.read_body(body))
         if action.step.schema_tool is not None:
             message = answer_from_tool(message, action.step.schema_tool)
+        run.check(action, message)
+        return message
+
+    def _served(self, run: ChainRun, action: Try, message: AIMessage) -> AIMessage:
         attempt = run.succeeded(action)
         message.response_metadata["fallback"] = fallback_metadata(run, attempt.label)
         return message
@@ -84,7 +92,7 @@ class Executor:
                     continue
                 try:
                     body, _ = self.transport.request(action.step.body, action.progress)
-                    message = completion_to_message(body, action.reader.read_body(body))
+                    message = self._answer(run, action, body)
                 except AttemptFailure as failure:
                     run.failed(action, failure)
                     continue
@@ -105,7 +113,7 @@ class Executor:
                     continue
                 try:
                     body, _ = await self.transport.arequest(action.step.body, action.progress)
-                    message = completion_to_message(body, action.reader.read_body(body))
+                    message = self._answer(run, action, body)
                 except AttemptFailure as failure:
                     run.failed(action, failure)
                     continue
@@ -114,18 +122,18 @@ class Executor:
         finally:
             await self._aflush(run)
 
-    def _whole(self, lane: Lane) -> Iterator[AIMessage]:
+    def _whole(self, run: ChainRun, lane: Lane) -> Iterator[AIMessage]:
         action = lane.action
         body, _ = self.transport.request(action.step.body, action.progress)
-        yield completion_to_message(body, action.reader.read_body(body))
+        yield self._answer(run, action, body)
 
-    async def _awhole(self, lane: Lane) -> AsyncGenerator[AIMessage, None]:
+    async def _awhole(self, run: ChainRun, lane: Lane) -> AsyncGenerator[AIMessage, None]:
         action = lane.action
         body, _ = await self.transport.arequest(action.step.body, action.progress)
-        yield completion_to_message(body, action.reader.read_body(body))
+        yield self._answer(run, action, body)
 
     def _invoke_hedged(self, run: ChainRun) -> AIMessage:
-        race = Race(run, self._whole, lambda: self._flush(run))
+        race = Race(run, partial(self._whole, run), lambda: self._flush(run))
         try:
             first = race.first()
             if first is None:
@@ -139,7 +147,7 @@ class Executor:
             self._flush(run)
 
     async def _ainvoke_hedged(self, run: ChainRun) -> AIMessage:
-        race = AsyncRace(run, self._awhole, lambda: self._aflush(run))
+        race = AsyncRace(run, partial(self._awhole, run), lambda: self._aflush(run))
         try:
             first = await race.first()
             if first is None:
@@ -169,6 +177,7 @@ class Executor:
             except AttemptFailure as failure:
                 state.reader.absorb(failure)
             state.reader.end()
+            state.check_whole()
         finally:
             events.close()  # type: ignore[attr-defined]
 
@@ -187,6 +196,7 @@ class Executor:
             except AttemptFailure as failure:
                 state.reader.absorb(failure)
             state.reader.end()
+            state.check_whole()
         finally:
             await events.aclose()  # type: ignore[attr-defined]
 

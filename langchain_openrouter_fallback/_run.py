@@ -17,8 +17,9 @@ import random
 import re
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from langchain_openrouter_fallback._accept import PRE_CONTENT_CHECKS, custom_rejection, reject
 from langchain_openrouter_fallback._attempt_limits import (
     DEFAULT_ATTEMPT_TIMEOUT,
     DEFAULT_FIRST_TOKEN_TIMEOUT,
@@ -36,18 +37,18 @@ from langchain_openrouter_fallback._errors import (
 from langchain_openrouter_fallback._health import circuit_key
 from langchain_openrouter_fallback._log import logger
 from langchain_openrouter_fallback._prefill import accepts_prefill
-from langchain_openrouter_fallback._transport import Progress
+from langchain_openrouter_fallback._transport import AttemptFailure, Progress
 from langchain_openrouter_fallback._wire_attempt import AttemptReader
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
+    from langchain_openrouter_fallback._accept import CustomCheck
     from langchain_openrouter_fallback._attempts import Recovery
     from langchain_openrouter_fallback._catalog import Catalog
     from langchain_openrouter_fallback._chain import FallbackChain, RetryPolicy
     from langchain_openrouter_fallback._health import HealthRegistry, Key
     from langchain_openrouter_fallback._plan import Step
-    from langchain_openrouter_fallback._transport import AttemptFailure
 
 __all__ = [
     "DEFAULT_ATTEMPT_TIMEOUT",
@@ -120,13 +121,17 @@ class ChainRun:
         default_stall: float | None = None,
         max_retries: int | None = None,
         streaming: bool = False,
+        custom_checks: Sequence[CustomCheck] = (),
+        asked: Mapping[str, Any] | None = None,
     ) -> None:
         """Prepare a run; nothing is sent until a driver asks for :meth:`next`.
 
         ``endpoint`` is the base URL requests go to: with the model ids, it names the
         circuits this run consults (:func:`~langchain_openrouter_fallback._health.circuit_key`).
         ``default_*`` are the limits for links that set none of their own (a link's value
-        wins; without either, the ``DEFAULT_*`` constants apply).
+        wins; without either, the ``DEFAULT_*`` constants apply). ``custom_checks`` run
+        after the chain's ``accept`` checks on the answer a driver hands to :meth:`accepts`;
+        ``asked`` is the request as the caller made it (the ``schema`` check reads it).
         """
         self.chain = chain
         self.endpoint = endpoint
@@ -153,6 +158,8 @@ class ChainRun:
         self._recovering: Recovery | None = None
         self.budget = Budget(chain.max_cost, catalog)
         self._keys: dict[int, Key] = {}
+        self._custom_checks = custom_checks
+        self._asked = asked
 
     # -- driving -------------------------------------------------------------------------
 
@@ -215,6 +222,36 @@ class ChainRun:
         """Attempts started and not yet reported."""
         return self._running
 
+    def check(self, action: Try, answer: Any = None, *, partial: bool = False) -> None:
+        """Put the attempt's answer to the ``accept`` checks before it is committed.
+
+        Raises the ``rejected`` :class:`AttemptFailure` for the driver to report through
+        :meth:`failed` like any other. ``answer`` is what custom checks are given (the chat
+        model's ``AIMessage``). ``partial``: content is about to reach the consumer before
+        the answer is whole (a ``raise``/``continue`` stream): only what shows before content
+        is checked (a refusal), and the attempt notes which checks could not run. Changes
+        nothing in the run, so a hedged lane may call it from its own thread.
+        """
+        checks, custom = self.chain.accept, self._custom_checks
+        if not checks and not custom:
+            return
+        skipped: list[str] = []
+        if partial:
+            skipped = [c for c in checks if c not in PRE_CONTENT_CHECKS]
+            checks = tuple(c for c in checks if c == "no_refusal")
+        if custom and (partial or answer is None):
+            skipped.append("custom")
+            custom = ()
+        if skipped:
+            note = f"accept: {', '.join(skipped)} not run (content streamed as it arrived)"
+            action.reader.notes.append(note)
+        rejection = reject(checks, action.reader.answer, action.step.body, self._asked)
+        if rejection is None:
+            rejection = custom_rejection(custom, answer)
+        if rejection is not None:
+            msg = f"rejected by {rejection}"
+            raise AttemptFailure(ErrorKind.REJECTED, msg, check=rejection.check)
+
     def succeeded(self, action: Try) -> Attempt:
         """Record the serving attempt, from what its reader saw; returns the record."""
         self._running -= 1
@@ -251,6 +288,7 @@ class ChainRun:
             step.label, step.model, "error", error_kind=kind.value,
             status_code=failure.status_code, error=failure.message, retry=action.retry,
             cost=cost if cost is not None else reported_cost(failure.body),
+            rejected_by=failure.check,
         )  # fmt: skip
         self._fill(attempt, action)
         self._record(attempt)
@@ -337,7 +375,11 @@ class ChainRun:
         ):
             self._free_only = True
             return
-        narrowed = self.chain.fallback_on is not None and kind not in self.chain.fallback_on
+        narrowed = (
+            self.chain.fallback_on is not None
+            and kind not in self.chain.fallback_on
+            and kind != ErrorKind.REJECTED  # asking for a check is asking to move on
+        )
         if kind.moves_on and not narrowed:
             return
         why = "not in fallback_on" if kind.moves_on else "no other link can fix it"

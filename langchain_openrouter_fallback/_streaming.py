@@ -25,6 +25,8 @@ Every attempt records ``contributed_chars``: the text it added to the consumer's
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessageChunk
@@ -36,6 +38,8 @@ from langchain_openrouter_fallback._errors import StreamInterruptedError
 from langchain_openrouter_fallback._prefill import continuation_body, split_prefill
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from langchain_openrouter_fallback._run import ChainRun, Try
     from langchain_openrouter_fallback._transport import AttemptFailure, Progress, SSEEvent
 
@@ -65,8 +69,11 @@ class StreamAttempt:
         body: dict[str, Any],
         held_ws: str = "",
         schema_tool: str | None = None,
+        check: Callable[..., None] | None = None,
     ) -> None:
         self.action = action
+        self._check = check
+        """The run's :meth:`~ChainRun.check` (``accept``)."""
         self.reader = action.reader
         self.body = body
         """The request body to stream."""
@@ -86,6 +93,21 @@ class StreamAttempt:
     def progress(self) -> Progress:
         """The attempt's clock."""
         return self.action.progress
+
+    def check_whole(self) -> None:
+        """The stream ended: put the answer to ``accept``, unless content reached the consumer.
+
+        Then :meth:`Recovery.pass_on` checked what it could before the first chunk.
+        """
+        if self._check is None or self.visible:
+            return
+        answer = reduce(operator.add, self.held) if self.held else None
+        self._check(self.action, answer)
+
+    def check_partial(self) -> None:
+        """Content is about to reach the consumer: what can be checked before it."""
+        if self._check is not None and not self.visible:
+            self._check(self.action, partial=self.reader.finish_reason is None)
 
     def handle(self, event: SSEEvent) -> AIMessageChunk | None:
         """The chunk to pass on, if the event carries content; raises on in-band errors."""
@@ -167,13 +189,16 @@ class Recovery:
         if action.recovered == "continued":
             prefill, held_ws = split_prefill("".join(self.shown))
             body = continuation_body(body, prefill)
-        return StreamAttempt(action, stream_body(body), held_ws, action.step.schema_tool)
+        return StreamAttempt(
+            action, stream_body(body), held_ws, action.step.schema_tool, self.run.check
+        )
 
     def pass_on(self, state: StreamAttempt, chunk: AIMessageChunk) -> AIMessageChunk | None:
         """The chunk for the consumer now; ``None`` when held back (``buffer``) or empty."""
         if self.mode == "buffer":
             state.held.append(chunk)
             return None
+        state.check_partial()
         return self._show(state, chunk)
 
     def release(self, state: StreamAttempt) -> list[AIMessageChunk]:
