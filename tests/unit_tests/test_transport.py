@@ -28,6 +28,7 @@ from langchain_openrouter_fallback._transport import (
     parse_json_body,
     retry_after_seconds,
 )
+from langchain_openrouter_fallback._wire_attempt import AttemptReader
 
 
 def feed(lines: list[str]) -> list[SSEEvent]:
@@ -99,6 +100,7 @@ def test__stream_limits_default_and_whole_bodies_have_only_the_attempt_timeout(s
         registry=default_registry(),
         catalog=catalog,
         endpoint="http://127.0.0.1:9/api/v1",
+        reader=AttemptReader,
         streaming=streaming,
     )
     first = run.next()
