@@ -16,6 +16,7 @@ import time
 from typing import TYPE_CHECKING
 
 from langchain_openrouter_fallback._adapt import answer_from_tool
+from langchain_openrouter_fallback._clock import AttemptFailure
 from langchain_openrouter_fallback._convert import completion_to_message
 from langchain_openrouter_fallback._lanes import END, AsyncInline, Inline, Tasks, Threads
 from langchain_openrouter_fallback._run import (
@@ -33,7 +34,6 @@ from langchain_openrouter_fallback._streaming import (
     fallback_metadata,
     shown_chunk,
 )
-from langchain_openrouter_fallback._transport import AttemptFailure
 
 if TYPE_CHECKING:
     from collections.abc import (

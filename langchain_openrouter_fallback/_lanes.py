@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from langchain_openrouter_fallback._transport import AttemptFailure
+from langchain_openrouter_fallback._clock import AttemptFailure
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator

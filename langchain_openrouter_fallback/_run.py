@@ -41,6 +41,7 @@ from langchain_openrouter_fallback._attempt_limits import (
 from langchain_openrouter_fallback._attempts import Attempt, describe_attempts, reported_cost
 from langchain_openrouter_fallback._budget import Budget
 from langchain_openrouter_fallback._chain import TRANSIENT_STATUSES
+from langchain_openrouter_fallback._clock import Progress
 from langchain_openrouter_fallback._errors import (
     ErrorKind,
     FallbacksExhaustedError,
@@ -51,7 +52,6 @@ from langchain_openrouter_fallback._health import circuit_key
 from langchain_openrouter_fallback._log import logger
 from langchain_openrouter_fallback._payload import stream_body
 from langchain_openrouter_fallback._prefill import accepts_prefill, continuation_body, split_prefill
-from langchain_openrouter_fallback._transport import Progress
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -59,9 +59,9 @@ if TYPE_CHECKING:
     from langchain_openrouter_fallback._attempts import Recovery
     from langchain_openrouter_fallback._catalog import Catalog
     from langchain_openrouter_fallback._chain import FallbackChain, RetryPolicy
+    from langchain_openrouter_fallback._clock import AttemptFailure
     from langchain_openrouter_fallback._health import HealthRegistry, Key
     from langchain_openrouter_fallback._plan import Step
-    from langchain_openrouter_fallback._transport import AttemptFailure
 
 __all__ = [
     "DEFAULT_ATTEMPT_TIMEOUT",

@@ -26,8 +26,9 @@ from langchain_openrouter_fallback._run import Output
 
 if TYPE_CHECKING:
     from langchain_openrouter_fallback._attempts import Attempt
+    from langchain_openrouter_fallback._clock import Progress
     from langchain_openrouter_fallback._run import ChainRun, Try
-    from langchain_openrouter_fallback._transport import Progress, SSEEvent
+    from langchain_openrouter_fallback._transport import SSEEvent
     from langchain_openrouter_fallback._wire_attempt import AttemptReader
 
 __all__ = ["StreamAttempt", "fallback_metadata", "shown_chunk"]

@@ -10,6 +10,7 @@ import pytest
 
 from langchain_openrouter_fallback import FallbackChain
 from langchain_openrouter_fallback._catalog import load_catalog
+from langchain_openrouter_fallback._clock import AttemptFailure, Progress
 from langchain_openrouter_fallback._errors import ErrorKind
 from langchain_openrouter_fallback._health import default_registry
 from langchain_openrouter_fallback._plan import plan
@@ -21,8 +22,6 @@ from langchain_openrouter_fallback._run import (
     Try,
 )
 from langchain_openrouter_fallback._transport import (
-    AttemptFailure,
-    Progress,
     SSEDecoder,
     SSEEvent,
     parse_json_body,
