@@ -92,13 +92,17 @@ class Executor:
         self._areport = areport
 
     def _flush(self, run: Run) -> None:
+        if self._report is None:
+            return
         attempts = run.take_unreported()
-        if attempts and self._report is not None:
+        if attempts:
             self._report(attempts)
 
     async def _aflush(self, run: Run) -> None:
+        if self._areport is None:
+            return
         attempts = run.take_unreported()
-        if attempts and self._areport is not None:
+        if attempts:
             await self._areport(attempts)
 
     # -- the driver loops ---------------------------------------------------------------

@@ -170,11 +170,14 @@ class Wait:
     seconds: float
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Listen:
     """Wait for the running attempts' next report, at most ``timeout`` seconds."""
 
     timeout: float | None
+
+
+_LISTEN = Listen(None)
 
 
 @dataclass(slots=True)
@@ -374,11 +377,13 @@ class ChainRun(Generic[R]):
     def _listen_or_hedge(self) -> Listen | Try[R]:
         """While attempts run: wait for their news, or start a hedge that is due."""
         delay = self._hedge_delay()
-        if delay is None or delay > 0:
+        if delay is None:
+            return _LISTEN  # every chunk of a stream asks: no new value each time
+        if delay > 0:
             return Listen(delay)
         hedge = self._take()
         if hedge is None:
-            return Listen(None)
+            return _LISTEN
         logger.info("chain %s: hedging with %s", self.chain.name, hedge.step.label)
         return hedge
 

@@ -115,12 +115,13 @@ def _output(chunk: AIMessageChunk) -> Output:
     """What the run needs to know of a chunk it may show."""
     content = chunk.content
     reasoning = chunk.additional_kwargs.get("reasoning_content")
+    parts = chunk.tool_call_chunks
     return Output(
         chunk,
         text=content if isinstance(content, str) else None,
         reasoning=reasoning if isinstance(reasoning, str) else None,
-        tools=tuple(name for c in chunk.tool_call_chunks if (name := c.get("name"))),
-        tool_part=bool(chunk.tool_call_chunks),
+        tools=tuple(name for c in parts if (name := c.get("name"))) if parts else (),
+        tool_part=bool(parts),
     )
 
 
