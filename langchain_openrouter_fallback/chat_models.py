@@ -67,6 +67,7 @@ from langchain_openrouter_fallback._structured import (
     with_structured_output,
 )
 from langchain_openrouter_fallback._transport import Transport
+from langchain_openrouter_fallback._wire_attempt import AttemptReader
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -441,7 +442,7 @@ class ChatOpenRouterFallback(BaseChatModel):
         kwargs: dict[str, Any],
         *,
         streaming: bool = False,
-    ) -> ChainRun:
+    ) -> ChainRun[AttemptReader]:
         self._require_key()
         kwargs.pop("stream", None)
         chain = self._chain_for_call(kwargs.pop("model", None))
@@ -459,6 +460,7 @@ class ChatOpenRouterFallback(BaseChatModel):
             registry=self.health,
             catalog=self._catalog,
             endpoint=self.resolved_base_url,
+            reader=AttemptReader,
             default_timeout=timeout,
             default_first_token=first_token,
             default_stall=stall,
