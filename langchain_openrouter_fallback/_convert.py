@@ -19,8 +19,8 @@ from langchain_core.messages import (
 )
 from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
 
+from langchain_openrouter_fallback._clock import AttemptFailure
 from langchain_openrouter_fallback._errors import ErrorKind
-from langchain_openrouter_fallback._transport import AttemptFailure
 from langchain_openrouter_fallback._wire_attempt import usable_choice
 
 if TYPE_CHECKING:

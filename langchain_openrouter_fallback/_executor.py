@@ -1,45 +1,91 @@
-"""Run a chain over the transport: sync and async twins for whole responses and streams.
+"""The drivers: run a chain over the transport, sync and async, whole responses and streams.
 
-The decisions live in :class:`~langchain_openrouter_fallback._run.ChainRun`; this module only
-performs them. Streams fail over invisibly until content reaches the consumer; after that,
-:mod:`~langchain_openrouter_fallback._streaming` applies the chain's ``stream_recovery``.
-With ``hedge`` set, attempts race (:mod:`~langchain_openrouter_fallback._hedging`).
+Every decision is :class:`~langchain_openrouter_fallback._run.ChainRun`'s. A driver loop
+(:meth:`Executor._drive`, :meth:`Executor._adrive`) performs the run's actions: it starts
+tries on lanes (:mod:`~langchain_openrouter_fallback._lanes`: inline, or side by side when
+the chain hedges), sleeps, stops losers, and reports each lane event back to the run (an
+output, the end of a response, a failure). ``invoke``/``stream`` and their async twins only
+say what an attempt's work is and turn what the run shows into LangChain messages.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from langchain_openrouter_fallback._adapt import answer_from_tool
+from langchain_openrouter_fallback._clock import AttemptFailure
 from langchain_openrouter_fallback._convert import completion_to_message
-from langchain_openrouter_fallback._hedging import AsyncRace, Lane, Race
-from langchain_openrouter_fallback._run import ChainRun, Try, Wait
+from langchain_openrouter_fallback._lanes import END, AsyncInline, Inline, Tasks, Threads
+from langchain_openrouter_fallback._run import (
+    Cancel,
+    ChainRun,
+    Finish,
+    Listen,
+    Output,
+    Show,
+    Try,
+    Wait,
+)
 from langchain_openrouter_fallback._streaming import (
-    Recovery,
     StreamAttempt,
     fallback_metadata,
+    shown_chunk,
 )
-from langchain_openrouter_fallback._transport import AttemptFailure
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
+    from collections.abc import (
+        AsyncGenerator,
+        AsyncIterator,
+        Awaitable,
+        Callable,
+        Generator,
+        Iterator,
+    )
 
     from langchain_core.messages import AIMessage, AIMessageChunk
 
     from langchain_openrouter_fallback._attempts import Attempt
+    from langchain_openrouter_fallback._lanes import Event
     from langchain_openrouter_fallback._transport import Transport
+    from langchain_openrouter_fallback._wire_attempt import AttemptReader
+
+    Run = ChainRun[AttemptReader]
+    Attempting = Try[AttemptReader]
 
 __all__ = ["Executor"]
+
+
+def _report(run: Run, event: Event | None) -> None:
+    """Tell the run what a lane saw (``None``: nothing within the wait)."""
+    if event is None:
+        return
+    action, item = event
+    if isinstance(item, Output):
+        run.output(action, item)
+    elif item is END:
+        run.finished(action)
+    else:
+        assert isinstance(item, AttemptFailure)  # noqa: S101 - the only other event
+        run.failed(action, item)
+
+
+def _answer(action: Attempting, body: dict[str, Any]) -> Output:
+    """A whole response as the caller gets it (a stand-in tool's arguments become the text)."""
+    message = completion_to_message(body, action.reader.read_body(body))
+    schema_tool = action.step.schema_tool
+    if schema_tool is not None:
+        message = answer_from_tool(message, schema_tool)
+    return Output(message)
 
 
 class Executor:
     """Runs :class:`ChainRun` decisions over a :class:`Transport`.
 
     ``report`` / ``areport`` receive the attempts recorded since the last call, after every
-    step, so callbacks see each failover as it happens.
+    action, so callbacks see each failover as it happens.
     """
 
     def __init__(
@@ -54,261 +100,172 @@ class Executor:
         self._report = report
         self._areport = areport
 
-    def _flush(self, run: ChainRun) -> None:
+    def _flush(self, run: Run) -> None:
+        if self._report is None:
+            return
         attempts = run.take_unreported()
-        if attempts and self._report is not None:
+        if attempts:
             self._report(attempts)
 
-    async def _aflush(self, run: ChainRun) -> None:
+    async def _aflush(self, run: Run) -> None:
+        if self._areport is None:
+            return
         attempts = run.take_unreported()
-        if attempts and self._areport is not None:
+        if attempts:
             await self._areport(attempts)
+
+    # -- the driver loops ---------------------------------------------------------------
+
+    def _drive(
+        self, run: Run, work: Callable[[Attempting], Iterator[Output]]
+    ) -> Generator[Show | Finish[AttemptReader], None, None]:
+        """Perform the run's actions until it finishes (the last item) or raises."""
+        hedge = run.chain.hedge
+        lanes = Threads(hedge.max_parallel) if hedge is not None else Inline()
+        try:
+            while True:
+                action = run.next()
+                self._flush(run)
+                if isinstance(action, Listen):
+                    _report(run, lanes.get(action.timeout))
+                elif isinstance(action, Show | Finish):
+                    yield action
+                    if isinstance(action, Finish):
+                        return
+                elif isinstance(action, Try):
+                    lanes.start(action, work(action))
+                elif isinstance(action, Wait):
+                    time.sleep(action.seconds)
+                elif isinstance(action, Cancel):
+                    lanes.stop(action.tries)
+                else:
+                    raise action.error from None
+        finally:
+            lanes.stop(run.close())
+            lanes.close()
+            self._flush(run)
+
+    async def _adrive(
+        self, run: Run, work: Callable[[Attempting], AsyncIterator[Output]]
+    ) -> AsyncGenerator[Show | Finish[AttemptReader], None]:
+        """Async twin of :meth:`_drive`."""
+        hedge = run.chain.hedge
+        lanes = Tasks() if hedge is not None else AsyncInline()
+        try:
+            while True:
+                action = run.next()
+                await self._aflush(run)
+                if isinstance(action, Listen):
+                    _report(run, await lanes.get(action.timeout))
+                elif isinstance(action, Show | Finish):
+                    yield action
+                    if isinstance(action, Finish):
+                        return
+                elif isinstance(action, Try):
+                    lanes.start(action, work(action))
+                elif isinstance(action, Wait):
+                    await asyncio.sleep(action.seconds)
+                elif isinstance(action, Cancel):
+                    await lanes.stop(action.tries)
+                else:
+                    raise action.error from None
+        finally:
+            await lanes.stop(run.close())
+            await lanes.aclose()
+            await self._aflush(run)
 
     # -- whole responses ----------------------------------------------------------------
 
+    def _whole(self, action: Attempting) -> Iterator[Output]:
+        body, _ = self.transport.request(action.body, action.progress)
+        yield _answer(action, body)
+
+    async def _awhole(self, action: Attempting) -> AsyncIterator[Output]:
+        body, _ = await self.transport.arequest(action.body, action.progress)
+        yield _answer(action, body)
+
     @staticmethod
-    def _answer(run: ChainRun, action: Try, body: dict[str, Any]) -> AIMessage:
-        """The attempt's whole answer as the caller will get it, checked (raises if rejected)."""
-        message = completion_to_message(body, action.reader.read_body(body))
-        if action.step.schema_tool is not None:
-            message = answer_from_tool(message, action.step.schema_tool)
-        run.check(action, message)
+    def _served(run: Run, finish: Finish[AttemptReader]) -> AIMessage:
+        message: AIMessage = finish.outputs[0].item
+        message.response_metadata["fallback"] = fallback_metadata(run, finish.attempt.label)
         return message
 
-    def _served(self, run: ChainRun, action: Try, message: AIMessage) -> AIMessage:
-        attempt = run.succeeded(action)
-        message.response_metadata["fallback"] = fallback_metadata(run, attempt.label)
-        return message
-
-    def invoke(self, run: ChainRun) -> AIMessage:
+    def invoke(self, run: Run) -> AIMessage:
         """Run the chain for a whole response."""
-        if run.chain.hedge is not None:
-            return self._invoke_hedged(run)
-        try:
-            while (action := run.next()) is not None:
-                self._flush(run)
-                if isinstance(action, Wait):
-                    time.sleep(action.seconds)
-                    continue
-                try:
-                    body, _ = self.transport.request(action.step.body, action.progress)
-                    message = self._answer(run, action, body)
-                except AttemptFailure as failure:
-                    run.failed(action, failure)
-                    continue
-                return self._served(run, action, message)
-            raise run.exhausted()
-        finally:
-            self._flush(run)
+        with contextlib.closing(self._drive(run, self._whole)) as actions:
+            finish = next(a for a in actions if isinstance(a, Finish))
+        return self._served(run, finish)
 
-    async def ainvoke(self, run: ChainRun) -> AIMessage:
+    async def ainvoke(self, run: Run) -> AIMessage:
         """Async twin of :meth:`invoke`."""
-        if run.chain.hedge is not None:
-            return await self._ainvoke_hedged(run)
-        try:
-            while (action := run.next()) is not None:
-                await self._aflush(run)
-                if isinstance(action, Wait):
-                    await asyncio.sleep(action.seconds)
-                    continue
-                try:
-                    body, _ = await self.transport.arequest(action.step.body, action.progress)
-                    message = self._answer(run, action, body)
-                except AttemptFailure as failure:
-                    run.failed(action, failure)
-                    continue
-                return self._served(run, action, message)
-            raise run.exhausted()
-        finally:
-            await self._aflush(run)
-
-    def _whole(self, run: ChainRun, lane: Lane) -> Iterator[AIMessage]:
-        action = lane.action
-        body, _ = self.transport.request(action.step.body, action.progress)
-        yield self._answer(run, action, body)
-
-    async def _awhole(self, run: ChainRun, lane: Lane) -> AsyncGenerator[AIMessage, None]:
-        action = lane.action
-        body, _ = await self.transport.arequest(action.step.body, action.progress)
-        yield self._answer(run, action, body)
-
-    def _invoke_hedged(self, run: ChainRun) -> AIMessage:
-        race = Race(run, partial(self._whole, run), lambda: self._flush(run))
-        try:
-            first = race.first()
-            if first is None:
-                raise run.exhausted()
-            lane, message = first
-            race.win(lane)
-            race.done(lane)
-            return self._served(run, lane.action, message)
-        finally:
-            race.close()
-            self._flush(run)
-
-    async def _ainvoke_hedged(self, run: ChainRun) -> AIMessage:
-        race = AsyncRace(run, partial(self._awhole, run), lambda: self._aflush(run))
-        try:
-            first = await race.first()
-            if first is None:
-                raise run.exhausted()
-            lane, message = first
-            race.win(lane)
-            race.done(lane)
-            return self._served(run, lane.action, message)
-        finally:
-            await race.aclose()
-            await self._aflush(run)
+        async with contextlib.aclosing(self._adrive(run, self._awhole)) as actions:
+            finish = [a async for a in actions if isinstance(a, Finish)].pop()
+        return self._served(run, finish)
 
     # -- streams ------------------------------------------------------------------------
 
-    def _chunks(self, state: StreamAttempt) -> Iterator[AIMessageChunk]:
-        events = self.transport.stream(state.body, state.progress)
+    def _chunks(self, face: StreamAttempt) -> Iterator[Output]:
+        events = self.transport.stream(face.body, face.progress)
         try:
             try:
                 for event in events:
                     if event.done:
                         break
-                    chunk = state.handle(event)
-                    if chunk is not None:
-                        yield chunk
-                    if state.reader.complete:
+                    output = face.handle(event)
+                    if output is not None:
+                        yield output
+                    if face.reader.complete:
                         break
             except AttemptFailure as failure:
-                state.reader.absorb(failure)
-            state.reader.end()
-            state.check_whole()
+                face.reader.absorb(failure)
+            face.reader.end()
         finally:
             events.close()  # type: ignore[attr-defined]
 
-    async def _achunks(self, state: StreamAttempt) -> AsyncGenerator[AIMessageChunk, None]:
-        events = self.transport.astream(state.body, state.progress)
+    async def _achunks(self, face: StreamAttempt) -> AsyncIterator[Output]:
+        events = self.transport.astream(face.body, face.progress)
         try:
             try:
                 async for event in events:
                     if event.done:
                         break
-                    chunk = state.handle(event)
-                    if chunk is not None:
-                        yield chunk
-                    if state.reader.complete:
+                    output = face.handle(event)
+                    if output is not None:
+                        yield output
+                    if face.reader.complete:
                         break
             except AttemptFailure as failure:
-                state.reader.absorb(failure)
-            state.reader.end()
-            state.check_whole()
+                face.reader.absorb(failure)
+            face.reader.end()
         finally:
             await events.aclose()  # type: ignore[attr-defined]
 
-    def stream(self, run: ChainRun) -> Iterator[AIMessageChunk]:
+    def stream(self, run: Run) -> Iterator[AIMessageChunk]:
         """Run the chain as a stream of chunks; the last chunk carries the metadata."""
-        if run.chain.hedge is not None:
-            yield from self._stream_hedged(run)
-            return
-        recovery = Recovery(run)
-        try:
-            while (action := run.next()) is not None:
-                self._flush(run)
-                if isinstance(action, Wait):
-                    time.sleep(action.seconds)
-                    continue
-                state = recovery.attempt(action)
-                try:
-                    for chunk in self._chunks(state):
-                        if (shown := recovery.pass_on(state, chunk)) is not None:
-                            yield shown
-                except AttemptFailure as failure:
-                    if (error := recovery.failed(state, failure)) is not None:
-                        raise error from None
-                    continue
-                yield from recovery.release(state)
-                yield recovery.final(state)
-                return
-            raise recovery.exhausted()
-        finally:
-            self._flush(run)
+        faces: dict[Attempting, StreamAttempt] = {}
 
-    async def astream(self, run: ChainRun) -> AsyncIterator[AIMessageChunk]:
+        def work(action: Attempting) -> Iterator[Output]:
+            face = faces[action] = StreamAttempt(action)
+            return self._chunks(face)
+
+        with contextlib.closing(self._drive(run, work)) as actions:
+            for action in actions:
+                for output in action.outputs:
+                    yield shown_chunk(output)
+                if isinstance(action, Finish):
+                    yield faces[action.tried].final_chunk(run, action.attempt)
+
+    async def astream(self, run: Run) -> AsyncIterator[AIMessageChunk]:
         """Async twin of :meth:`stream`."""
-        if run.chain.hedge is not None:
-            async for chunk in self._astream_hedged(run):
-                yield chunk
-            return
-        recovery = Recovery(run)
-        try:
-            while (action := run.next()) is not None:
-                await self._aflush(run)
-                if isinstance(action, Wait):
-                    await asyncio.sleep(action.seconds)
-                    continue
-                state = recovery.attempt(action)
-                try:
-                    async for chunk in self._achunks(state):
-                        if (shown := recovery.pass_on(state, chunk)) is not None:
-                            yield shown
-                except AttemptFailure as failure:
-                    if (error := recovery.failed(state, failure)) is not None:
-                        raise error from None
-                    continue
-                for chunk in recovery.release(state):
-                    yield chunk
-                yield recovery.final(state)
-                return
-            raise recovery.exhausted()
-        finally:
-            await self._aflush(run)
+        faces: dict[Attempting, StreamAttempt] = {}
 
-    def _stream_hedged(self, run: ChainRun) -> Iterator[AIMessageChunk]:
-        recovery = Recovery(run)
-        race = Race(
-            run, lambda lane: self._chunks(lane.state), lambda: self._flush(run), recovery.attempt
-        )
-        try:
-            while (first := race.first()) is not None:
-                lane, item = first
-                race.win(lane)
-                try:
-                    for chunk in race.rest(lane, item):
-                        if (shown := recovery.pass_on(lane.state, chunk)) is not None:
-                            yield shown
-                except AttemptFailure as failure:
-                    race.done(lane)
-                    if (error := recovery.failed(lane.state, failure)) is not None:
-                        raise error from None
-                    continue
-                race.done(lane)
-                yield from recovery.release(lane.state)
-                yield recovery.final(lane.state)
-                return
-            raise recovery.exhausted()
-        finally:
-            race.close()
-            self._flush(run)
+        def work(action: Attempting) -> AsyncIterator[Output]:
+            face = faces[action] = StreamAttempt(action)
+            return self._achunks(face)
 
-    async def _astream_hedged(self, run: ChainRun) -> AsyncIterator[AIMessageChunk]:
-        recovery = Recovery(run)
-        race = AsyncRace(
-            run, lambda lane: self._achunks(lane.state), lambda: self._aflush(run), recovery.attempt
-        )
-        try:
-            while (first := await race.first()) is not None:
-                lane, item = first
-                race.win(lane)
-                try:
-                    async for chunk in race.rest(lane, item):
-                        if (shown := recovery.pass_on(lane.state, chunk)) is not None:
-                            yield shown
-                except AttemptFailure as failure:
-                    race.done(lane)
-                    if (error := recovery.failed(lane.state, failure)) is not None:
-                        raise error from None
-                    continue
-                race.done(lane)
-                for chunk in recovery.release(lane.state):
-                    yield chunk
-                yield recovery.final(lane.state)
-                return
-            raise recovery.exhausted()
-        finally:
-            await race.aclose()
-            await self._aflush(run)
+        async with contextlib.aclosing(self._adrive(run, work)) as actions:
+            async for action in actions:
+                for output in action.outputs:
+                    yield shown_chunk(output)
+                if isinstance(action, Finish):
+                    yield faces[action.tried].final_chunk(run, action.attempt)

@@ -19,6 +19,7 @@ __all__ = [
     "link_payload",
     "merge_params",
     "server_payloads",
+    "stream_body",
     "to_openai_messages",
 ]
 
@@ -115,3 +116,8 @@ def server_payloads(
     converted = to_openai_messages(messages)
     server = chain if chain.mode == "server" else chain.model_copy(update={"mode": "server"})
     return [link_payload(server, group, converted, params) for group in group_links(chain)]
+
+
+def stream_body(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` as a stream request that ends with a usage chunk."""
+    return {**body, "stream": True, "stream_options": {"include_usage": True}}

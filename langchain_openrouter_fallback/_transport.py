@@ -1,9 +1,10 @@
 """HTTP to OpenRouter: pooled httpx clients, lenient JSON, SSE with keep-alives, hard deadlines.
 
-Every attempt gets a :class:`Progress`, the one clock of the attempt: a whole-attempt
-deadline plus optional first-token and stall limits. Only output (content, tool calls or
-reasoning, reported by the caller through :meth:`Progress.token`) moves the clock; SSE
-comments such as ``: OPENROUTER PROCESSING`` and whitespace padding never do. httpx's own
+Every attempt runs under its :class:`~langchain_openrouter_fallback._clock.Progress`, the one
+clock of the attempt (a whole-attempt deadline plus optional first-token and stall limits),
+which this module enforces. Only output (content, tool calls or reasoning, reported by the
+caller through ``Progress.token``) moves the clock; SSE comments such as
+``: OPENROUTER PROCESSING`` and whitespace padding never do. httpx's own
 read timeout is not a limit: async code enforces the clock per read with
 ``asyncio.timeout_at``; sync code cannot interrupt a blocking read, so the wait for headers
 is bounded by the clock's next deadline and the body by a single watchdog thread that shuts
@@ -28,25 +29,18 @@ import math
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from langchain_openrouter_fallback._errors import (
-    ErrorKind,
-    classify,
-    classify_exception,
-    error_message,
-)
+from langchain_openrouter_fallback._clock import AttemptFailure, Limit, Progress
+from langchain_openrouter_fallback._errors import ErrorKind, classify_exception
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+    from collections.abc import AsyncIterator, Iterator
 
 __all__ = [
-    "AttemptFailure",
-    "Limit",
-    "Progress",
     "SSEDecoder",
     "SSEEvent",
     "Transport",
@@ -54,56 +48,8 @@ __all__ = [
     "retry_after_seconds",
 ]
 
-DEFAULT_CONNECT_TIMEOUT = 10.0
-Limit = Literal["connect", "first_token", "stall", "total"]
-"""Which limit of an attempt's clock fired."""
 _MAX_ERROR_BODY = 64 * 1024
 _DONE = "[DONE]"
-
-
-class AttemptFailure(Exception):  # noqa: N818 - internal signal, not a user-facing error
-    """One attempt failed; carries what the executor needs to decide what comes next."""
-
-    def __init__(
-        self,
-        kind: ErrorKind,
-        message: str,
-        *,
-        status_code: int | None = None,
-        retry_after: float | None = None,
-        body: Any = None,
-        reset_before_response: bool = False,
-        limit: Limit | None = None,
-        check: str | None = None,
-    ) -> None:
-        """Record kind, message and optional HTTP context."""
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-        self.status_code = status_code
-        self.retry_after = retry_after
-        self.body = body
-        self.reset_before_response = reset_before_response
-        """The connection broke after connecting and before any response byte."""
-        self.limit = limit
-        """A ``timeout``: which limit of the attempt's clock fired (``None`` for a 408/524)."""
-        self.check = check
-        """A ``rejected`` answer: the ``accept`` check that turned it down."""
-
-    @classmethod
-    def from_status(
-        cls, status: int, body: Any, headers: httpx.Headers | None = None
-    ) -> AttemptFailure:
-        """An HTTP error status (or in-band error object) with its OpenRouter body."""
-        message = error_message(body) or (body if isinstance(body, str) else f"HTTP {status}")
-        retry_after = retry_after_seconds(headers) if headers is not None else None
-        return cls(
-            classify(status, body),
-            str(message)[:500],
-            status_code=status,
-            retry_after=retry_after,
-            body=body,
-        )
 
 
 def retry_after_seconds(headers: httpx.Headers) -> float | None:
@@ -122,129 +68,6 @@ def retry_after_seconds(headers: httpx.Headers) -> float | None:
 def parse_json_body(raw: bytes | str) -> Any:
     """Parse a response body, tolerating OpenRouter's leading whitespace padding."""
     return json.loads(raw.strip() if isinstance(raw, str) else raw.strip() or b"null")
-
-
-@dataclass(slots=True)
-class Progress:
-    """The clock of one attempt; all times are ``time.monotonic()`` seconds."""
-
-    deadline: float
-    first_token: float | None = None
-    stall: float | None = None
-    connect: float = DEFAULT_CONNECT_TIMEOUT
-    started: float = field(default_factory=time.monotonic)
-    first_token_at: float | None = None
-    last_token_at: float | None = None
-    expired: Limit | None = None
-    """Which limit fired (``total``, ``first_token``, ``stall``), once one has."""
-    responded: bool = False
-    """The response's status line and headers arrived (set by :class:`Transport`)."""
-    armed_at: float = math.inf
-    """The deadline the watchdog is currently waiting for (sync only)."""
-    rearm: Callable[[], None] | None = None
-    request_sent: bool = False
-    """The request went out: its headers were written and its body followed (see :meth:`trace`)."""
-
-    def trace(self, event: str, info: Mapping[str, Any]) -> None:
-        """The httpx ``trace`` extension (sync): the request counts as sent once its body starts.
-
-        Not ``send_request_body.complete``: an async write can be cancelled after its bytes
-        left (anyio yields once more), and a request the upstream may have read must count.
-        The hook then takes itself off the request: httpcore would call it at every later
-        phase (~2 us each), and the transport knows the headers are in when ``stream`` returns.
-        """
-        if event.endswith("send_request_body.started"):
-            self.request_sent = True
-            request = info.get("request")
-            if request is not None:
-                request.extensions.pop("trace", None)
-
-    async def atrace(self, event: str, info: Mapping[str, Any]) -> None:
-        """Async twin of :meth:`trace` (the async client awaits its trace callback)."""
-        self.trace(event, info)
-
-    def token(self) -> None:
-        """Output arrived: the first-token limit is met and the stall clock restarts."""
-        now = time.monotonic()
-        if self.first_token_at is None:
-            self.first_token_at = now
-        self.last_token_at = now
-        self._changed()
-
-    def finishing(self, grace: float) -> None:
-        """The answer is complete; allow ``grace`` seconds for trailing usage, no more."""
-        self.deadline = min(self.deadline, time.monotonic() + grace)
-        self._changed()
-
-    def _changed(self) -> None:
-        # Deadlines that move later are found by the watchdog when it wakes; one that moves
-        # earlier than what it waits for must wake it now.
-        if self.rearm is not None and self.next_deadline()[0] < self.armed_at:
-            self.rearm()
-
-    def next_deadline(self) -> tuple[float, Limit]:
-        """The earliest limit still running, and its name."""
-        limits: list[tuple[float, Limit]] = [(self.deadline, "total")]
-        if self.first_token is not None and self.first_token_at is None:
-            limits.append((self.started + self.first_token, "first_token"))
-        if self.stall is not None and self.last_token_at is not None:
-            limits.append((self.last_token_at + self.stall, "stall"))
-        return min(limits)
-
-    def httpx_timeout(self) -> httpx.Timeout:
-        """The wait for headers (sync): what is left until the next limit.
-
-        Sync only: async reads are bounded by ``asyncio.timeout_at`` instead. Once headers
-        arrive, :func:`_watch_body` hands the body over to the watchdog.
-        """
-        when, _ = self.next_deadline()
-        remaining = max(0.001, when - time.monotonic())
-        return httpx.Timeout(remaining, connect=min(self.connect, remaining))
-
-    def async_timeout(self) -> httpx.Timeout:
-        """Async: only connecting is bounded by httpx; every read is bounded by the clock."""
-        remaining = max(0.001, self.deadline - time.monotonic())
-        return httpx.Timeout(None, connect=min(self.connect, remaining))
-
-    def check(self) -> None:
-        """Raise the timeout that fired, if one did (a socket shut down may read as an end)."""
-        if self.expired is not None:
-            raise self.timeout_failure()
-
-    def expire(self) -> AttemptFailure:
-        """A wait ran out: the earliest running limit fired; returns its failure."""
-        _, self.expired = self.next_deadline()
-        return self.timeout_failure()
-
-    def timeout_failure(self) -> AttemptFailure:
-        """The failure to report when a limit fired (``total`` unless another one did)."""
-        reason: Limit = self.expired or "total"
-        limit = {
-            "first_token": self.first_token,
-            "stall": self.stall,
-            "total": self.deadline - self.started,
-        }.get(reason)
-        detail = {
-            "first_token": "no first token",
-            "stall": "stream stalled",
-            "total": "no complete answer",
-            "connect": "could not connect",
-        }.get(reason, reason)
-        within = f" within {limit:.3g} s" if limit else ""
-        message = f"{detail}{within} ({reason} timeout)"
-        return AttemptFailure(ErrorKind.TIMEOUT, message, limit=reason)
-
-    @property
-    def elapsed_ms(self) -> float:
-        """Milliseconds since the attempt started."""
-        return (time.monotonic() - self.started) * 1000
-
-    @property
-    def first_token_ms(self) -> float | None:
-        """Milliseconds to the first content token, if any arrived."""
-        if self.first_token_at is None:
-            return None
-        return (self.first_token_at - self.started) * 1000
 
 
 @dataclass(slots=True, frozen=True)
@@ -288,6 +111,23 @@ class SSEDecoder:
             return None
         data, self._data = "\n".join(self._data), []
         return SSEEvent(data=data)
+
+
+def _sync_timeout(progress: Progress) -> httpx.Timeout:
+    """The wait for headers (sync): what is left until the next limit.
+
+    Sync only: async reads are bounded by ``asyncio.timeout_at`` instead. Once headers
+    arrive, :func:`_watch_body` hands the body over to the watchdog.
+    """
+    when, _ = progress.next_deadline()
+    remaining = max(0.001, when - time.monotonic())
+    return httpx.Timeout(remaining, connect=min(progress.connect, remaining))
+
+
+def _async_timeout(progress: Progress) -> httpx.Timeout:
+    """Async: only connecting is bounded by httpx; every read is bounded by the clock."""
+    remaining = max(0.001, progress.deadline - time.monotonic())
+    return httpx.Timeout(None, connect=min(progress.connect, remaining))
 
 
 class _Watchdog:
@@ -514,7 +354,7 @@ class Transport:
             "POST",
             self._url,
             json=body,
-            timeout=progress.httpx_timeout(),
+            timeout=_sync_timeout(progress),
             extensions={"trace": progress.trace},
         )
 
@@ -526,7 +366,7 @@ class Transport:
             "POST",
             self._url,
             json=body,
-            timeout=progress.async_timeout(),
+            timeout=_async_timeout(progress),
             extensions={"trace": progress.atrace},
         )
 
@@ -621,7 +461,10 @@ class Transport:
             raise _failure_from_exception(exc, progress) from None
 
     def _status_failure(self, response: httpx.Response, raw: bytes) -> AttemptFailure:
-        return AttemptFailure.from_status(response.status_code, _error_body(raw), response.headers)
+        retry_after = retry_after_seconds(response.headers)
+        return AttemptFailure.from_status(
+            response.status_code, _error_body(raw), retry_after=retry_after
+        )
 
     def _parse(self, response: httpx.Response, raw: bytes) -> Any:
         if response.status_code >= 400:  # noqa: PLR2004

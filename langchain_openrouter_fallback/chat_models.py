@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import inspect
 import math
+import operator
 import os
 import threading
 from collections.abc import Callable
-from functools import cached_property
+from functools import cached_property, reduce
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, get_args, overload
 
@@ -69,6 +70,7 @@ from langchain_openrouter_fallback._structured import (
     with_structured_output,
 )
 from langchain_openrouter_fallback._transport import Transport
+from langchain_openrouter_fallback._wire_attempt import AttemptReader
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator, Sequence
@@ -449,7 +451,7 @@ class ChatOpenRouterFallback(BaseChatModel):
         kwargs: dict[str, Any],
         *,
         streaming: bool = False,
-    ) -> ChainRun:
+    ) -> ChainRun[AttemptReader]:
         self._require_key()
         kwargs.pop("stream", None)
         chain = self._chain_for_call(kwargs.pop("model", None))
@@ -468,12 +470,14 @@ class ChatOpenRouterFallback(BaseChatModel):
             registry=self.health,
             catalog=self._catalog,
             endpoint=self.resolved_base_url,
+            reader=AttemptReader,
             default_timeout=timeout,
             default_first_token=first_token,
             default_stall=stall,
             max_retries=self.max_retries,
             streaming=streaming,
             custom_checks=custom_checks,
+            answer_of=_answer_of,
             asked=params,
         )
 
@@ -665,6 +669,11 @@ def _with_accept(
             msg = f"accept: unknown check {check!r} (known: {', '.join(CHECKS)}, or a callable)"
             raise ChainValidationError(msg)
     return chain.model_copy(update={"accept": tuple(dict.fromkeys(names))}), custom
+
+
+def _answer_of(items: list[Any]) -> AIMessage:
+    """What a custom ``accept`` check is given: the whole message, or a stream's chunks joined."""
+    return items[0] if len(items) == 1 else reduce(operator.add, items)  # type: ignore[no-any-return]
 
 
 def _with_max_cost(chain: FallbackChain, max_cost: Any) -> FallbackChain:

@@ -36,6 +36,7 @@ Reading one attempt, sans-IO (the caller owns the socket)::
 from __future__ import annotations
 
 from langchain_openrouter_fallback._attempts import reported_cost
+from langchain_openrouter_fallback._clock import AttemptFailure, Limit, Progress
 from langchain_openrouter_fallback._errors import (
     ErrorKind,
     classify,
@@ -43,9 +44,6 @@ from langchain_openrouter_fallback._errors import (
     error_message,
 )
 from langchain_openrouter_fallback._transport import (
-    AttemptFailure,
-    Limit,
-    Progress,
     SSEDecoder,
     SSEEvent,
     parse_json_body,

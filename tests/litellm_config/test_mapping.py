@@ -13,11 +13,12 @@ import litellm_config
 from langchain_openrouter_fallback import FallbackChain
 from langchain_openrouter_fallback._catalog import load_catalog
 from langchain_openrouter_fallback._cli import main
+from langchain_openrouter_fallback._clock import AttemptFailure
 from langchain_openrouter_fallback._errors import ErrorKind
 from langchain_openrouter_fallback._health import default_registry
 from langchain_openrouter_fallback._plan import plan
 from langchain_openrouter_fallback._run import ChainRun, Try
-from langchain_openrouter_fallback._transport import AttemptFailure
+from langchain_openrouter_fallback._wire_attempt import AttemptReader
 from langchain_openrouter_fallback.definition import (
     DEFAULT_ATTEMPT_TIMEOUT,
     DEFAULT_FIRST_TOKEN_TIMEOUT,
@@ -114,7 +115,7 @@ def test_guards_carry_the_limits_the_chat_model_gives_each_step(mode):
     steps = plan(chain, [{"role": "user", "content": "hi"}], {}, catalog)
     run = ChainRun(
         chain, steps, registry=default_registry(), catalog=catalog,
-        endpoint="http://127.0.0.1:9/api/v1", streaming=True,
+        endpoint="http://127.0.0.1:9/api/v1", reader=AttemptReader, streaming=True,
     )  # fmt: skip
     guards = [
         d["model_info"]["openrouter_fallback"]

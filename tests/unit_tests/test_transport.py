@@ -10,6 +10,7 @@ import pytest
 
 from langchain_openrouter_fallback import FallbackChain
 from langchain_openrouter_fallback._catalog import load_catalog
+from langchain_openrouter_fallback._clock import AttemptFailure, Progress
 from langchain_openrouter_fallback._errors import ErrorKind
 from langchain_openrouter_fallback._health import default_registry
 from langchain_openrouter_fallback._plan import plan
@@ -21,13 +22,12 @@ from langchain_openrouter_fallback._run import (
     Try,
 )
 from langchain_openrouter_fallback._transport import (
-    AttemptFailure,
-    Progress,
     SSEDecoder,
     SSEEvent,
     parse_json_body,
     retry_after_seconds,
 )
+from langchain_openrouter_fallback._wire_attempt import AttemptReader
 
 
 def feed(lines: list[str]) -> list[SSEEvent]:
@@ -99,6 +99,7 @@ def test__stream_limits_default_and_whole_bodies_have_only_the_attempt_timeout(s
         registry=default_registry(),
         catalog=catalog,
         endpoint="http://127.0.0.1:9/api/v1",
+        reader=AttemptReader,
         streaming=streaming,
     )
     first = run.next()
