@@ -50,6 +50,9 @@ class Attempt:
     request_sent: bool = False
     """The request went out (headers written, body on its way): the upstream may have seen it.
     ``False``: it never left (refused connection, timeout while connecting, skipped)."""
+    rejected_by: str | None = None
+    """``rejected`` attempts: the ``accept`` check that turned the answer down (the reason
+    is in ``error``)."""
     limits: dict[str, float] = field(default_factory=dict)
     """The limits the attempt ran under, in seconds: ``timeout`` (what was left of it within
     the chain ``deadline``), and for streams ``first_token_timeout`` and ``stall_timeout``."""

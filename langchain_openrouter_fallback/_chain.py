@@ -35,6 +35,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from langchain_openrouter_fallback._accept import CheckName
 from langchain_openrouter_fallback._catalog import load_catalog
 from langchain_openrouter_fallback._errors import ErrorKind
 from langchain_openrouter_fallback._payload import server_payloads
@@ -366,6 +367,20 @@ class FallbackChain(_Strict):
     that accepts an assistant prefill. Overridable per call (``stream_recovery=``)."""
     shared_state: str | None = None
     """``redis://...`` URL for breaker state shared across processes."""
+    accept: tuple[CheckName, ...] = ()
+    """Checks an answer must pass before it is committed (``non_empty``, ``no_refusal``,
+    ``complete``, ``schema``); a rejected answer is a failed attempt of kind ``rejected`` and
+    the next link is tried. The chat model also takes callables (``accept=`` on the
+    constructor or per call)."""
+
+    @field_validator("accept", mode="before")
+    @classmethod
+    def _accept_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]  # `accept: non_empty` reads as a one-check list
+        if isinstance(value, list | tuple):
+            return tuple(dict.fromkeys(value))  # each check once, in the order given
+        return value
 
     @field_validator("hedge", mode="before")
     @classmethod

@@ -44,6 +44,7 @@ class AttemptFailure(Exception):  # noqa: N818 - internal signal, not a user-fac
         body: Any = None,
         reset_before_response: bool = False,
         limit: Limit | None = None,
+        check: str | None = None,
     ) -> None:
         """Record kind, message and optional HTTP context."""
         super().__init__(message)
@@ -56,6 +57,8 @@ class AttemptFailure(Exception):  # noqa: N818 - internal signal, not a user-fac
         """The connection broke after connecting and before any response byte."""
         self.limit = limit
         """A ``timeout``: which limit of the attempt's clock fired (``None`` for a 408/524)."""
+        self.check = check
+        """A ``rejected`` answer: the ``accept`` check that turned it down."""
 
     @classmethod
     def from_status(

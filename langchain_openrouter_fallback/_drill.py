@@ -12,6 +12,13 @@ EFFECT is required)::
     keepalive       keep-alives, no token    cut         stream cut after 2 chunks
     midstream       in-band error mid-stream reset       connection reset
     flap            503 for 1 s, up for 1 s  context     400 context length
+    malformed       a non-JSON event
+
+Unusable answers (a 200 that ``accept`` checks turn down)::
+
+    empty           no text, no tool call    refusal     a refusal
+    filter          finish content_filter    length      cut at the token limit
+    prose           prose where JSON was asked for (the ``schema`` check)
 """
 
 from __future__ import annotations
@@ -63,7 +70,22 @@ _EFFECTS: dict[str, dict[str, Any]] = {
     "flap": {"flap": {"down": 1, "up": 1}, "error": 503},
     "context": {"error": "context_length"},
     "malformed": {"malformed_chunk": {"after": 1}},
+    "empty": {"answer": {}},
+    "refusal": {"answer": {"refusal": "I can't help with that."}},
+    "filter": {"answer": {"finish_reason": "content_filter"}},
+    "length": {"answer": {"content": "The answer stops in the mid", "finish_reason": "length"}},
+    "prose": {"answer": {"content": "Here is the profile you asked for."}},
 }
+_CHECKED_BY = {
+    "empty": "non_empty",
+    "refusal": "no_refusal",
+    "filter": "no_refusal",
+    "length": "complete",
+    "prose": "schema",
+}
+"""The ``accept`` check that turns each unusable answer down."""
+JSON_ASKED = {"response_format": {"type": "json_object"}}
+"""What a drill with a ``prose`` fault asks for, so that ``schema`` has something to check."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +111,11 @@ class FaultSpec:
             )
             raise ValueError(msg)
         return cls(target.strip(), effect, flag=f"--fail {text}")
+
+    @property
+    def check(self) -> str | None:
+        """The ``accept`` check this fault is for (``None``: not an unusable answer)."""
+        return _CHECKED_BY.get(self.effect)
 
     def emulator_fault(self, model: str) -> dict[str, Any]:
         """The emulator scenario entry for this fault on ``model``."""
@@ -132,6 +159,8 @@ class DrillReport:
     faults: list[str]
     results: list[DrillResult]
     links: list[LinkStats] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """E.g. an unusable answer scripted for a chain that does not check for it."""
 
     @property
     def answered(self) -> int:
@@ -201,18 +230,18 @@ def live_chain(chain: FallbackChain, faults: Sequence[FaultSpec]) -> FallbackCha
     return chain.model_copy(update={"models": models})
 
 
-def one_request(llm: ChatOpenRouterFallback, *, stream: bool) -> DrillResult:
+def one_request(llm: ChatOpenRouterFallback, *, stream: bool, **params: Any) -> DrillResult:
     """Send the drill's prompt once; what came back, or the error and its attempts."""
     messages: list[BaseMessage | str] = [PROMPT]
     started = time.monotonic()
     try:
         if stream:
             last = None
-            for chunk in llm.stream(messages):
+            for chunk in llm.stream(messages, **params):
                 last = chunk
             meta = last.response_metadata if last is not None else {}
         else:
-            meta = llm.invoke(messages).response_metadata
+            meta = llm.invoke(messages, **params).response_metadata
     except OpenRouterFallbackError as exc:
         elapsed = (time.monotonic() - started) * 1000
         attempts = [a.as_dict() for a in getattr(exc, "attempts", [])]
@@ -295,14 +324,21 @@ def _drive(
     from langchain_openrouter_fallback.chat_models import ChatOpenRouterFallback  # noqa: PLC0415
 
     llm = ChatOpenRouterFallback(chain=chain, base_url=base_url, api_key=api_key)
+    params = JSON_ASKED if any(f.effect == "prose" for f in options.faults) else {}
     results: list[DrillResult] = []
     for _ in range(options.requests):
-        results.append(one_request(llm, stream=options.stream))
+        results.append(one_request(llm, stream=options.stream, **params))
         unanswered = sum(not r.answered for r in results)
         _progress(options.progress, len(results), options.requests, unanswered)
     faults = [f"{f.target}={f.effect}" for f in options.faults]
     report = DrillReport(chain.name, chain.mode, target, options.stream, faults, results)
     report.links = link_stats(chain, results)
+    report.notes = [
+        f"{f.flag or f.effect}: the chain's accept has no {f.check} check, so that answer is "
+        f"served (add `accept: [{f.check}]`)"
+        for f in options.faults
+        if f.check is not None and f.check not in chain.accept
+    ]
     return report
 
 
@@ -362,7 +398,8 @@ def format_report(report: DrillReport) -> str:
         f"  answered {report.answered}/{len(report.results)}; time to answer "
         f"p50 {_ms(data['p50_ms'])} ms, p95 {_ms(data['p95_ms'])} ms"
     )
-    return "\n".join([title, *table(rows, "<<>>>>><"), answered])
+    notes = [f"  note: {note}" for note in report.notes]
+    return "\n".join([title, *table(rows, "<<>>>>><"), answered, *notes])
 
 
 def _chains(path: str, name: str | None) -> list[FallbackChain]:
@@ -452,7 +489,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     drill.add_argument(
         "--fail", action="append", default=[], metavar="LABEL=EFFECT",
         help="fail a link (repeatable); EFFECT is required: a status (503) or hang, keepalive, "
-        "cut, midstream, reset, flap, context, malformed",
+        "cut, midstream, reset, flap, context, malformed; an unusable answer for the chain's "
+        "accept checks: empty, refusal, filter, length, prose",
     )  # fmt: skip
     drill.add_argument("--hang", action="append", default=[], metavar="LABEL")
     drill.add_argument("--scenario", help="an emulator scenario file to start from")

@@ -50,6 +50,8 @@ class ErrorKind(StrEnum):
     TIMEOUT = "timeout"
     NETWORK = "network"
     MALFORMED = "malformed"
+    REJECTED = "rejected"
+    """An ``accept`` check turned the answer down (its cost counts; the circuit is untouched)."""
     INTERRUPTED = "interrupted"
 
     @property

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from langchain_openrouter_fallback._adapt import answer_from_tool
 from langchain_openrouter_fallback._clock import AttemptFailure
@@ -70,6 +70,15 @@ def _report(run: Run, event: Event | None) -> None:
     else:
         assert isinstance(item, AttemptFailure)  # noqa: S101 - the only other event
         run.failed(action, item)
+
+
+def _answer(action: Attempting, body: dict[str, Any]) -> Output:
+    """A whole response as the caller gets it (a stand-in tool's arguments become the text)."""
+    message = completion_to_message(body, action.reader.read_body(body))
+    schema_tool = action.step.schema_tool
+    if schema_tool is not None:
+        message = answer_from_tool(message, schema_tool)
+    return Output(message)
 
 
 class Executor:
@@ -169,18 +178,15 @@ class Executor:
 
     def _whole(self, action: Attempting) -> Iterator[Output]:
         body, _ = self.transport.request(action.body, action.progress)
-        yield Output(completion_to_message(body, action.reader.read_body(body)))
+        yield _answer(action, body)
 
     async def _awhole(self, action: Attempting) -> AsyncIterator[Output]:
         body, _ = await self.transport.arequest(action.body, action.progress)
-        yield Output(completion_to_message(body, action.reader.read_body(body)))
+        yield _answer(action, body)
 
     @staticmethod
     def _served(run: Run, finish: Finish[AttemptReader]) -> AIMessage:
         message: AIMessage = finish.outputs[0].item
-        schema_tool = finish.tried.step.schema_tool
-        if schema_tool is not None:
-            message = answer_from_tool(message, schema_tool)
         message.response_metadata["fallback"] = fallback_metadata(run, finish.attempt.label)
         return message
 

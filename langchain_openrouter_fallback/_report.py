@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from langchain_openrouter_fallback._accept import PRE_CONTENT_CHECKS
 from langchain_openrouter_fallback._adapt_report import budget_warnings
 from langchain_openrouter_fallback._table import plural, table
 
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
     from langchain_openrouter_fallback._catalog import Catalog
     from langchain_openrouter_fallback._chain import FallbackChain, Link
 
-__all__ = ["ChainReport", "LinkRow", "check_chain", "format_chain_report"]
+__all__ = ["ChainReport", "LinkRow", "accept_summary", "check_chain", "format_chain_report"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,8 @@ class ChainReport:
     mode: str
     rows: list[LinkRow] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    accept: str = ""
+    """The answer checks in force, and where they cannot run (empty: none)."""
 
     @property
     def ok(self) -> bool:
@@ -68,9 +71,24 @@ def _shared_upstream(chain: FallbackChain) -> list[str]:
     return warnings
 
 
+def accept_summary(chain: FallbackChain) -> str:
+    """``non_empty, schema`` plus the checks a ``raise``/``continue`` stream cannot run."""
+    if not chain.accept:
+        return ""
+    text = ", ".join(chain.accept)
+    late = [check for check in chain.accept if check not in PRE_CONTENT_CHECKS]
+    if late and chain.stream_recovery != "buffer":
+        text += (
+            f" (streams with stream_recovery {chain.stream_recovery} show content as it "
+            f"arrives: {', '.join(late)} run on invoke and buffered streams only)"
+        )
+    return text
+
+
 def check_chain(chain: FallbackChain, catalog: Catalog) -> ChainReport:
     """Build the report: per-link capabilities and the chain's warnings."""
     report = ChainReport(chain.name, chain.mode, [_row(link, catalog) for link in chain.models])
+    report.accept = accept_summary(chain)
     primary = report.rows[0]
     for row in report.rows:
         variant = catalog.unlisted_variant(row.model)
@@ -108,5 +126,7 @@ def format_chain_report(report: ChainReport) -> str:
         rows.append((row.label, row.model, ctx, price, caps))
     lines = [f"chain {report.chain} ({report.mode}, {plural(len(report.rows), 'link')})"]
     lines.extend(table(rows, "<<>><"))
+    if report.accept:
+        lines.append(f"  accept: {report.accept}")
     lines.extend(f"  warning: {warning}" for warning in report.warnings)
     return "\n".join(lines)

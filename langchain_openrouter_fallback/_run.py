@@ -32,6 +32,7 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, Union
 
+from langchain_openrouter_fallback._accept import PRE_CONTENT_CHECKS, custom_rejection, reject
 from langchain_openrouter_fallback._attempt_limits import (
     DEFAULT_ATTEMPT_TIMEOUT,
     DEFAULT_FIRST_TOKEN_TIMEOUT,
@@ -41,7 +42,7 @@ from langchain_openrouter_fallback._attempt_limits import (
 from langchain_openrouter_fallback._attempts import Attempt, describe_attempts, reported_cost
 from langchain_openrouter_fallback._budget import Budget
 from langchain_openrouter_fallback._chain import TRANSIENT_STATUSES
-from langchain_openrouter_fallback._clock import Progress
+from langchain_openrouter_fallback._clock import AttemptFailure, Progress
 from langchain_openrouter_fallback._errors import (
     ErrorKind,
     FallbacksExhaustedError,
@@ -54,12 +55,12 @@ from langchain_openrouter_fallback._payload import stream_body
 from langchain_openrouter_fallback._prefill import accepts_prefill, continuation_body, split_prefill
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
+    from langchain_openrouter_fallback._accept import Answer, CustomCheck
     from langchain_openrouter_fallback._attempts import Recovery
     from langchain_openrouter_fallback._catalog import Catalog
     from langchain_openrouter_fallback._chain import FallbackChain, RetryPolicy
-    from langchain_openrouter_fallback._clock import AttemptFailure
     from langchain_openrouter_fallback._health import HealthRegistry, Key
     from langchain_openrouter_fallback._plan import Step
 
@@ -104,6 +105,10 @@ class Reading(Protocol):
     @property
     def cost(self) -> float | None:
         """``usage.cost`` as the upstream reported it."""
+
+    @property
+    def answer(self) -> Answer:
+        """The answer so far (for the ``accept`` checks)."""
 
 
 R = TypeVar("R", bound=Reading)
@@ -182,7 +187,7 @@ _LISTEN = Listen(None)
 
 @dataclass(slots=True)
 class Cancel(Generic[R]):
-    """Stop these attempts now (recorded ``cancelled``; later reports of theirs are ignored)."""
+    """Stop these attempts now (already recorded; later reports of theirs are ignored)."""
 
     tries: list[Try[R]]
 
@@ -231,6 +236,9 @@ class ChainRun(Generic[R]):
         default_stall: float | None = None,
         max_retries: int | None = None,
         streaming: bool = False,
+        custom_checks: Sequence[CustomCheck] = (),
+        answer_of: Callable[[list[Any]], Any] | None = None,
+        asked: Mapping[str, Any] | None = None,
     ) -> None:
         """Prepare a run; nothing is sent until a driver asks for :meth:`next`.
 
@@ -238,7 +246,10 @@ class ChainRun(Generic[R]):
         circuits this run consults (:func:`~langchain_openrouter_fallback._health.circuit_key`).
         ``reader`` makes the reader of each try's response (the wire's, given by the driver).
         ``default_*`` are the limits for links that set none of their own (a link's value
-        wins; without either, the ``DEFAULT_*`` constants apply).
+        wins; without either, the ``DEFAULT_*`` constants apply). Before an answer is
+        committed it must pass the chain's ``accept`` checks, then ``custom_checks``, which
+        are given ``answer_of(items)`` (the items of its outputs: the driver's to merge);
+        ``asked`` is the request as the caller made it (the ``schema`` check reads it).
         """
         self.chain = chain
         self.endpoint = endpoint
@@ -280,6 +291,9 @@ class ChainRun(Generic[R]):
         """The latest attempt that failed after content reached the consumer, and why."""
         self.budget = Budget(chain.max_cost, catalog)
         self._keys: dict[int, Key] = {}
+        self._custom_checks = custom_checks
+        self._answer_of = answer_of
+        self._asked = asked
 
     # -- driving -------------------------------------------------------------------------
 
@@ -309,7 +323,14 @@ class ChainRun(Generic[R]):
             self._win(action)
         if self._hold:
             action.held.append(output)
-        elif (shown := self._show(action, output)) is not None:
+            return
+        if not action.visible:
+            partial = action.reader.answer.finish_reason is None
+            if (rejected := self._rejection(action, partial=partial)) is not None:
+                self.failed(action, rejected)
+                self._pending.append(Cancel([action]))  # nothing of it reached the consumer
+                return
+        if (shown := self._show(action, output)) is not None:
             self._pending.append(Show([shown]))
 
     def finished(self, action: Try[R]) -> None:
@@ -318,6 +339,9 @@ class ChainRun(Generic[R]):
             return
         if self._winner is None:
             self._win(action)
+        if not action.visible and (rejected := self._rejection(action, partial=False)):
+            self.failed(action, rejected)
+            return
         self._live.remove(action)
         self._winner = None
         held, action.held = action.held, []
@@ -371,6 +395,37 @@ class ChainRun(Generic[R]):
             if served_model in names or served_model.startswith(link.model):
                 return link.label
         return step.links[0].label
+
+    # -- answer checks (``accept``) -----------------------------------------------------
+
+    def _rejection(self, action: Try[R], *, partial: bool) -> AttemptFailure | None:
+        """The ``rejected`` failure when ``action``'s answer fails a check, before it commits.
+
+        ``partial``: content is about to reach the consumer before the answer is whole (a
+        ``raise``/``continue`` stream): only what shows before content is checked (a
+        refusal), and the attempt notes which checks could not run.
+        """
+        checks, custom = self.chain.accept, self._custom_checks
+        if not checks and not custom:
+            return None
+        skipped: list[str] = []
+        if partial:
+            skipped = [check for check in checks if check not in PRE_CONTENT_CHECKS]
+            checks = tuple(check for check in checks if check == "no_refusal")
+        items = [output.item for output in action.held]
+        if custom and (partial or not items or self._answer_of is None):
+            skipped.append("custom")
+            custom = ()
+        if skipped:
+            note = f"accept: {', '.join(skipped)} not run (content streamed as it arrived)"
+            action.reader.notes.append(note)
+        rejection = reject(checks, action.reader.answer, action.body, self._asked)
+        if rejection is None and custom and self._answer_of is not None:
+            rejection = custom_rejection(custom, self._answer_of(items))
+        if rejection is None:
+            return None
+        msg = f"rejected by {rejection}"
+        return AttemptFailure(ErrorKind.REJECTED, msg, check=rejection.check)
 
     # -- hedging and what the consumer sees ---------------------------------------------
 
@@ -500,6 +555,7 @@ class ChainRun(Generic[R]):
             step.label, step.model, "error", error_kind=kind.value,
             status_code=failure.status_code, error=failure.message, retry=action.retry,
             cost=cost if cost is not None else reported_cost(failure.body),
+            rejected_by=failure.check,
         )  # fmt: skip
         self._fill(attempt, action)
         self._record(attempt)
@@ -579,7 +635,11 @@ class ChainRun(Generic[R]):
         ):
             self._free_only = True
             return None
-        narrowed = self.chain.fallback_on is not None and kind not in self.chain.fallback_on
+        narrowed = (
+            self.chain.fallback_on is not None
+            and kind not in self.chain.fallback_on
+            and kind != ErrorKind.REJECTED  # asking for a check is asking to move on
+        )
         if kind.moves_on and not narrowed:
             return None
         why = "not in fallback_on" if kind.moves_on else "no other link can fix it"

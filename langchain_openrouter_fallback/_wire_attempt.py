@@ -21,6 +21,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from langchain_openrouter_fallback._accept import Answer
 from langchain_openrouter_fallback._attempts import reported_cost
 from langchain_openrouter_fallback._clock import AttemptFailure
 from langchain_openrouter_fallback._errors import ErrorKind, classify, error_message
@@ -90,13 +91,13 @@ class Delta:
     delta: dict[str, Any]
     finish_reason: str | None
     output: bool
-    """It carries output (text, a tool call or reasoning): the clock counted it as a token."""
+    """It carries output (text, a tool call, reasoning or a refusal): the clock counted it."""
 
 
 class AttemptReader:
     """Reads one attempt's response; remembers who served, the usage and what was wrong."""
 
-    __slots__ = ("finish_reason", "meta", "notes", "produced", "progress", "usage")
+    __slots__ = ("answer", "finish_reason", "meta", "notes", "produced", "progress", "usage")
 
     def __init__(self, progress: Progress) -> None:
         """Read under ``progress``, the attempt's clock."""
@@ -109,6 +110,8 @@ class AttemptReader:
         """Things worth knowing that did not fail the attempt (e.g. a skipped event)."""
         self.produced = False
         """Whether the upstream sent any output (text, reasoning or tool calls)."""
+        self.answer = Answer()
+        """The answer so far (text, tool calls, refusal, finish), for the ``accept`` checks."""
 
     @property
     def cost(self) -> float | None:
@@ -132,8 +135,11 @@ class AttemptReader:
         if isinstance(body, dict):
             self._remember(body)
         choice = usable_choice(body)
-        self.finish_reason = choice.get("finish_reason")
+        self.finish_reason = self.answer.finish_reason = choice.get("finish_reason")
         self.meta["native_finish_reason"] = choice.get("native_finish_reason")
+        message = choice.get("message")
+        if isinstance(message, dict):
+            self.answer.add_delta(message)
         return choice
 
     def feed(self, event: SSEEvent) -> Delta | None:
@@ -147,9 +153,11 @@ class AttemptReader:
         else:
             choice = self._chunk_choice(data)
             delta = choice.get("delta") or choice.get("message") or {}
+            if isinstance(delta, dict):
+                self.answer.add_delta(delta)
         finish = choice.get("finish_reason")
         if finish:
-            self.finish_reason = finish
+            self.finish_reason = self.answer.finish_reason = finish
             self.meta["native_finish_reason"] = choice.get("native_finish_reason")
             self.progress.finishing(FINISH_GRACE)
         output = bool(
@@ -157,6 +165,7 @@ class AttemptReader:
             or delta.get("tool_calls")
             or delta.get("reasoning")
             or delta.get("reasoning_details")
+            or delta.get("refusal")
         )
         if output:
             self.progress.token()  # reasoning (even encrypted) is output for both clocks

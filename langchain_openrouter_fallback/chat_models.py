@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import inspect
 import math
+import operator
 import os
 import threading
-from functools import cached_property
+from collections.abc import Callable
+from functools import cached_property, reduce
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, get_args, overload
 
@@ -31,6 +33,7 @@ from pydantic import (
     model_validator,
 )
 
+from langchain_openrouter_fallback._accept import CHECKS, CheckName
 from langchain_openrouter_fallback._catalog import Catalog, load_catalog
 from langchain_openrouter_fallback._chain import (
     MAX_SECONDS,
@@ -70,7 +73,7 @@ from langchain_openrouter_fallback._transport import Transport
 from langchain_openrouter_fallback._wire_attempt import AttemptReader
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+    from collections.abc import AsyncIterator, Iterator, Sequence
 
     from langchain_core.callbacks import (
         AsyncCallbackManagerForLLMRun,
@@ -80,6 +83,7 @@ if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
     from langchain_core.tools import BaseTool
 
+    from langchain_openrouter_fallback._accept import CustomCheck
     from langchain_openrouter_fallback._attempts import Attempt
 
 __all__ = ["ChatOpenRouterFallback"]
@@ -205,6 +209,11 @@ class ChatOpenRouterFallback(BaseChatModel):
     """Streams: longest silence between outputs, for links without their own (default 10)."""
     stream_recovery: StreamRecovery | None = None
     """Replaces the chain's ``stream_recovery`` (a per-call ``stream_recovery=`` still wins)."""
+    accept: list[CheckName | Callable[[AIMessage], str | None]] | None = None
+    """Replaces the chain's ``accept`` checks: names (``non_empty``, ``no_refusal``,
+    ``complete``, ``schema``) and callables ``(AIMessage) -> reason | None``; a per-call
+    ``accept=`` still wins. ``["schema"]`` once here checks every ``with_structured_output``
+    answer against its schema."""
     max_retries: int | None = None
     """Retries per link; ``None`` keeps the chain's retry policy (one quick retry after a 429,
     a 500/502/504 or a reset before any response byte); ``0`` turns retries off."""
@@ -448,6 +457,7 @@ class ChatOpenRouterFallback(BaseChatModel):
         chain = self._chain_for_call(kwargs.pop("model", None))
         chain = _with_recovery(chain, kwargs.pop("stream_recovery", None) or self.stream_recovery)
         chain = _with_max_cost(chain, kwargs.pop("max_cost", None))
+        chain, custom_checks = _with_accept(chain, kwargs.pop("accept", None), self.accept)
         # Per-call limits replace the instance's (never sent upstream); a link's own still wins.
         timeout = _call_seconds(kwargs, "timeout", self.timeout)
         first_token = _call_seconds(kwargs, "first_token_timeout", self.first_token_timeout)
@@ -466,6 +476,9 @@ class ChatOpenRouterFallback(BaseChatModel):
             default_stall=stall,
             max_retries=self.max_retries,
             streaming=streaming,
+            custom_checks=custom_checks,
+            answer_of=_answer_of,
+            asked=params,
         )
 
     def _chain_for_call(self, model: str | None) -> FallbackChain:
@@ -635,6 +648,32 @@ def _with_recovery(chain: FallbackChain, stream_recovery: Any) -> FallbackChain:
         msg = f"stream_recovery must be one of {', '.join(allowed)}, got {stream_recovery!r}"
         raise ValueError(msg)
     return chain.model_copy(update={"stream_recovery": stream_recovery})
+
+
+def _with_accept(
+    chain: FallbackChain, per_call: Any, instance: Sequence[Any] | None
+) -> tuple[FallbackChain, list[CustomCheck]]:
+    """The chain with the per-call (else the instance's) named checks, and the callables."""
+    checks = per_call if per_call is not None else instance
+    if checks is None:
+        return chain, []
+    if isinstance(checks, str) or callable(checks):
+        checks = [checks]
+    names, custom = [], []
+    for check in checks:
+        if callable(check):
+            custom.append(check)
+        elif check in CHECKS:
+            names.append(check)
+        else:
+            msg = f"accept: unknown check {check!r} (known: {', '.join(CHECKS)}, or a callable)"
+            raise ChainValidationError(msg)
+    return chain.model_copy(update={"accept": tuple(dict.fromkeys(names))}), custom
+
+
+def _answer_of(items: list[Any]) -> AIMessage:
+    """What a custom ``accept`` check is given: the whole message, or a stream's chunks joined."""
+    return items[0] if len(items) == 1 else reduce(operator.add, items)  # type: ignore[no-any-return]
 
 
 def _with_max_cost(chain: FallbackChain, max_cost: Any) -> FallbackChain:

@@ -2,12 +2,23 @@
 
 Which links each attempt sends (:func:`step_groups`), how a request is adapted to what a
 link accepts per the catalog (:func:`adapt_for`), and the structured-output route a link gets
-(:func:`structured_output_route`), exactly as the chat model decides them; and how the
-budget's messages show an amount of USD (:func:`usd`).
+(:func:`structured_output_route`), whether an answer passes the chain's ``accept`` checks
+(:func:`reject`, on the :class:`Answer` that ``wire.AttemptReader.answer`` collects), exactly
+as the chat model decides them; and how the budget's messages show an amount of USD
+(:func:`usd`).
 """
 
 from __future__ import annotations
 
+from langchain_openrouter_fallback._accept import (
+    CHECKS,
+    GUARD_CHECKS,
+    PRE_CONTENT_CHECKS,
+    Answer,
+    CheckName,
+    Rejection,
+    reject,
+)
 from langchain_openrouter_fallback._adapt import (
     Adaptation,
     CatalogLimits,
@@ -18,10 +29,17 @@ from langchain_openrouter_fallback._money import usd
 from langchain_openrouter_fallback._plan import adapt_for, step_groups
 
 __all__ = [
+    "CHECKS",
+    "GUARD_CHECKS",
+    "PRE_CONTENT_CHECKS",
     "Adaptation",
+    "Answer",
     "CatalogLimits",
+    "CheckName",
+    "Rejection",
     "StructuredOutputRoute",
     "adapt_for",
+    "reject",
     "step_groups",
     "structured_output_route",
     "usd",

@@ -34,9 +34,11 @@ from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
+from langchain_openrouter_fallback.decisions import reject
 from langchain_openrouter_fallback.wire import (
     AttemptFailure,
     AttemptReader,
+    ErrorKind,
     Progress,
     SSEDecoder,
     SSEEvent,
@@ -96,13 +98,17 @@ class GuardTransport(httpx.AsyncBaseTransport):
             raise _network_error(exc, request) from exc
         body: httpx.AsyncByteStream
         if streaming and response.is_success and _is_event_stream(response):
-            events = _GuardedEvents(response, progress, self._on_failure, buffer=limits.buffer)
+            events = _GuardedEvents(
+                response, progress, self._on_failure, buffer=limits.buffer, accept=limits.accept
+            )
             try:
                 await events.read_to_content()
             except BaseException:
                 await response.aclose()
                 raise
             body = events
+        elif limits.accept and response.is_success:
+            body = await self._checked_body(response, progress, request)
         else:
             body = _GuardedBody(response, progress, request)
         headers = [(k, v) for k, v in response.headers.items() if k.lower() not in _DROPPED_HEADERS]
@@ -114,13 +120,33 @@ class GuardTransport(httpx.AsyncBaseTransport):
             request=request,
         )
 
+    async def _checked_body(
+        self, response: httpx.Response, progress: Progress, request: httpx.Request
+    ) -> httpx.ByteStream:
+        """A JSON answer read whole and put to the ``accept`` checks before LiteLLM sees it."""
+        data = b"".join([chunk async for chunk in _GuardedBody(response, progress, request)])
+        reader = AttemptReader(progress)
+        try:
+            reader.read_body(json.loads(data))
+        except (ValueError, AttemptFailure):
+            return httpx.ByteStream(data)  # not a usable completion: LiteLLM's to judge
+        rejection = reject(self._limits.accept, reader.answer, _json_body(request))
+        if rejection is not None:
+            raise self._on_failure(AttemptFailure(ErrorKind.REJECTED, f"rejected: {rejection}"))
+        return httpx.ByteStream(data)
 
-def _wants_stream(request: httpx.Request) -> bool:
+
+def _json_body(request: httpx.Request) -> dict[str, object] | None:
     try:
         body = json.loads(request.content)
     except (httpx.RequestNotRead, ValueError):
-        return False
-    return isinstance(body, dict) and body.get("stream") is True
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _wants_stream(request: httpx.Request) -> bool:
+    body = _json_body(request)
+    return body is not None and body.get("stream") is True
 
 
 def _is_event_stream(response: httpx.Response) -> bool:
@@ -208,8 +234,11 @@ class _GuardedEvents(httpx.AsyncByteStream):
         on_failure: StreamFailureHook,
         *,
         buffer: bool,
+        accept: tuple[str, ...] = (),
     ) -> None:
         self._buffer = buffer
+        self._accept = accept
+        """Checks still to run when the held bytes are released (then none are left)."""
         self._response = response
         self._progress = progress
         self._on_failure = on_failure
@@ -306,9 +335,25 @@ class _GuardedEvents(httpx.AsyncByteStream):
         if not self._released:
             self._held.extend(lines)
             return
+        self._check()
         passed.extend(self._held)
         passed.extend(lines)
         self._held = []
+
+    def _check(self) -> None:
+        """Put the answer to the ``accept`` checks as it is released.
+
+        All of them once the finish arrived; else only what shows before content (a refusal).
+        """
+        if not self._accept:
+            return
+        answer = self._attempt.answer
+        whole = answer.finish_reason is not None
+        checks = self._accept if whole else [c for c in self._accept if c == "no_refusal"]
+        self._accept = ()
+        rejection = reject(checks, answer)
+        if rejection is not None:
+            raise AttemptFailure(ErrorKind.REJECTED, f"rejected: {rejection}")
 
     async def aclose(self) -> None:
         await self._flow.aclose()

@@ -30,14 +30,17 @@ class LinkLimits:
     stall: float | None = None
     buffer: bool = False
     """``stream_recovery: buffer``: hold the whole stream until its ``finish_reason``."""
+    accept: tuple[str, ...] = ()
+    """The chain's ``accept`` checks the guard applies (``decisions.GUARD_CHECKS``)."""
 
-    def as_dict(self) -> dict[str, float | str]:
+    def as_dict(self) -> dict[str, float | str | list[str]]:
         """The ``model_info`` form (the chain's field names), unset limits left out."""
-        fields: dict[str, float | str | None] = {
+        fields: dict[str, float | str | list[str] | None] = {
             "timeout": self.timeout,
             "first_token_timeout": self.first_token,
             "stall_timeout": self.stall,
             "stream_recovery": "buffer" if self.buffer else None,
+            "accept": list(self.accept) or None,
         }
         return {name: value for name, value in fields.items() if value is not None}
 
@@ -52,4 +55,5 @@ class LinkLimits:
             first_token=raw.get("first_token_timeout"),
             stall=raw.get("stall_timeout"),
             buffer=raw.get("stream_recovery") == "buffer",
+            accept=tuple(str(check) for check in raw.get("accept") or ()),
         )

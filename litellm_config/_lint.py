@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from langchain_openrouter_fallback import ErrorKind, RetryPolicy, load_catalog
-from langchain_openrouter_fallback.decisions import step_groups, structured_output_route, usd
+from langchain_openrouter_fallback.decisions import (
+    GUARD_CHECKS,
+    step_groups,
+    structured_output_route,
+    usd,
+)
 from langchain_openrouter_fallback.definition import attempt_limits, group_links
 from litellm_config._mapping import capped_timeout, stream_read_timeout
 from litellm_config._policies import UNMAPPED_RETRY_KINDS
@@ -75,10 +80,21 @@ def _limits_in_force(chain: FallbackChain) -> Finding:
     return Finding(_LIMITS, where, note=True)
 
 
+_ACCEPT = (
+    "the proxy plugin checks answers for accept's non_empty, no_refusal and complete (JSON "
+    "answers, and streams up to their first content, or whole with stream_recovery: buffer); "
+    "schema and Python callables run only in ChatOpenRouterFallback, so the proxy commits "
+    "such answers unchecked"
+)
+
+
 def _streams(chain: FallbackChain) -> list[Finding]:
     found = [_limits_in_force(chain)]
     if chain.stream_recovery == "continue":
         found.append(Finding(_CONTINUE, "stream_recovery: continue"))
+    unchecked = [check for check in chain.accept if check not in GUARD_CHECKS]
+    if unchecked:
+        found.append(Finding(_ACCEPT, f"accept: {', '.join(unchecked)}"))
     return found
 
 

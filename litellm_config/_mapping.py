@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from langchain_openrouter_fallback import load_catalog
-from langchain_openrouter_fallback.decisions import adapt_for, step_groups
+from langchain_openrouter_fallback.decisions import GUARD_CHECKS, adapt_for, step_groups
 from langchain_openrouter_fallback.definition import attempt_limits, merge_params
 from litellm_config._inputs import ChainsInput, LiteLLMConfigError, collect_chains
 from litellm_config._limits import MODEL_INFO_KEY, LinkLimits
@@ -202,6 +202,7 @@ def _deployment(
         first_token=limits.first_token,
         stall=limits.stall,
         buffer=chain.stream_recovery == "buffer",
+        accept=tuple(check for check in chain.accept if check in GUARD_CHECKS),
     )
     info[MODEL_INFO_KEY] = guard.as_dict()
     return {"model_name": name, "litellm_params": params, "model_info": info}

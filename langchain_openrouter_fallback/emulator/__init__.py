@@ -80,6 +80,9 @@ Scenario format (YAML/JSON; unknown keys are errors)::
                                   #   malformed_chunk: {after} | missing_done: true
                                   #   error_200: true | json (a JSON body even for a
                                   #     stream request) | choices_null: true
+                                  #   answer: {content, refusal, finish_reason: stop|
+                                  #     length|content_filter} (SCRIPTED: a well-formed,
+                                  #     billed 200 that is no use; what `accept` rejects)
 
 Only error effects fail over; every other effect is delivered by the provider it hits.
 """

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_openrouter_fallback.emulator._replies import (
+    Reply,
     build_reply,
     continue_prefill,
     estimate_prompt_tokens,
@@ -204,6 +205,9 @@ async def _serve(
     default_text = f"This is the OpenRouter emulator answering as {served.model} via {provider}."
     reply = build_reply(body, scripted=scripted, default_text=default_text, call_id=served.gen_id)
     reply = continue_prefill(reply, prefill_of(body))
+    if fault is not None and fault.answer is not None:
+        unusable = fault.answer
+        reply = Reply(unusable.content, refusal=unusable.refusal, finish=unusable.finish_reason)
     completion_tokens = estimate_tokens(reply.completion_chars)
     reasoning = scripted.reasoning if scripted else None
     if body.get("stream"):

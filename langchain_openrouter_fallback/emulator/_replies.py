@@ -53,6 +53,14 @@ class Reply:
 
     text: str | None
     tool_calls: tuple[ToolCall, ...] = ()
+    refusal: str | None = None
+    finish: str | None = None
+    """``finish_reason`` when scripted (default: ``tool_calls`` or ``stop``)."""
+
+    @property
+    def finish_reason(self) -> str:
+        """The ``finish_reason`` this reply ends with."""
+        return self.finish or ("tool_calls" if self.tool_calls else "stop")
 
     @property
     def completion_chars(self) -> int:

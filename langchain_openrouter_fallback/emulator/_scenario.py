@@ -52,6 +52,7 @@ EFFECTS = (
     "missing_done",
     "error_200",
     "choices_null",
+    "answer",
     "reset",
 )
 
@@ -165,6 +166,23 @@ class MalformedChunk(BaseModel):
     after: AfterChunks = 1
 
 
+class UnusableAnswer(BaseModel):
+    """A 200 answer that arrives whole and well-formed but is no use (SCRIPTED per fault).
+
+    The finish reasons are OpenRouter's normalised set (its SDK's ``FinishReason``: ``stop``,
+    ``length``, ``tool_calls``, ``content_filter``); ``refusal`` is the message field
+    recorded as ``"refusal": null`` on every answer (``pydantic-ai__test_with_native_options``)
+    and ``delta.refusal`` on a stream chunk.
+    """
+
+    model_config = _STRICT
+
+    content: str = ""
+    """The text answered (``""``: an empty answer; prose where a schema was asked for)."""
+    refusal: str | None = None
+    finish_reason: Literal["stop", "length", "content_filter"] = "stop"
+
+
 class Flap(BaseModel):
     """Down for ``down`` seconds, then up for ``up`` seconds, cycling from scenario start/reset."""
 
@@ -217,6 +235,9 @@ class Fault(BaseModel):
     (OpenRouter's errors page: an error is "emitted in the response body or as an SSE data
     event")."""
     choices_null: bool = False
+    answer: UnusableAnswer | None = None
+    """Answer this instead of the model's reply: empty, refused, filtered, cut at the token
+    limit, or prose where JSON was asked for (what ``accept`` checks reject)."""
     reset: bool = False
 
     @model_validator(mode="before")

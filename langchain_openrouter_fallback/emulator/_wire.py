@@ -231,11 +231,11 @@ def completion_body(
     served: Served, reply: Reply, completion_tokens: int, reasoning: str | None = None
 ) -> dict[str, Any]:
     """A non-streaming ``chat.completion`` body (``reasoning`` beside the content)."""
-    finish, native = served.finish("tool_calls" if reply.tool_calls else "stop")
+    finish, native = served.finish(reply.finish_reason)
     message: dict[str, Any] = {
         "role": "assistant",
         "content": reply.text,
-        "refusal": None,
+        "refusal": reply.refusal,
         "reasoning": reasoning,
     }
     if reasoning:
@@ -293,7 +293,7 @@ def stream_events(
     Reasoning deltas carry ``content: ""`` beside ``reasoning`` and ``reasoning_details``,
     in the shape recorded for Claude Haiku 4.5 (``NOTES.md``, "Reasoning").
     """
-    deltas = [
+    deltas: list[dict[str, Any]] = [
         {
             "content": "",
             "role": "assistant",
@@ -302,14 +302,14 @@ def stream_events(
         }
         for thought in thoughts or []
     ]
+    if reply.refusal:
+        deltas.append({"content": None, "role": "assistant", "refusal": reply.refusal})
     if reply.tool_calls:
         deltas += _tool_deltas(reply, max(1, len(pieces)))
-        finish = "tool_calls"
     else:
-        deltas += [{"content": p, "role": "assistant"} for p in pieces]
-        finish = "stop"
+        deltas += [{"content": p, "role": "assistant"} for p in pieces if p]
     chunks = [_chunk(served, d) for d in deltas]
-    chunks.append(_chunk(served, {"content": "", "role": "assistant"}, finish))
+    chunks.append(_chunk(served, {"content": "", "role": "assistant"}, reply.finish_reason))
     usage = served.head("chat.completion.chunk")
     usage["service_tier"] = None
     usage["choices"] = chunks[-1]["choices"]

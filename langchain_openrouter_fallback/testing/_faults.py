@@ -21,6 +21,7 @@ __all__ = [
     "reset",
     "scenario",
     "status",
+    "unusable_answer",
 ]
 
 REASONING = "Let me think. The user wants one short sentence. I will write one now."
@@ -98,6 +99,22 @@ def reasoning_then_break(model: str, *, chunks: int = 2) -> dict[str, Any]:
     document["models"] = {model: {"scripted": {"reasoning": REASONING}}}
     document["stream"] = {"chunks": chunks + 2}
     return document
+
+
+def unusable_answer(
+    model: str,
+    content: str = "",
+    *,
+    refusal: str | None = None,
+    finish_reason: str = "stop",
+) -> dict[str, Any]:
+    """``model`` answers a well-formed, billed 200 that is no use (what ``accept`` rejects).
+
+    By default an empty answer; ``refusal="I can't."``, ``finish_reason="content_filter"`` or
+    ``"length"``, or prose ``content`` where JSON was asked for script the other checks.
+    """
+    answer = {"content": content, "refusal": refusal, "finish_reason": finish_reason}
+    return _fault(model, answer=answer)
 
 
 def scenario(*parts: dict[str, Any], **settings: Any) -> dict[str, Any]:

@@ -187,6 +187,12 @@ CASES: dict[str, tuple[dict[str, object], dict[str, tuple[object, object]]]] = {
             Served("primary", note="choices: null"),
         ),
     ),
+    # A well-formed 200 cut at the token limit: without `accept` checks it is an answer
+    # (tests/standin/test_accept.py rejects it).
+    "unusable-answer": (
+        {"answer": {"content": "This is the OpenRouter emulator, cut.", "finish_reason": "length"}},
+        same(Served("primary")),
+    ),
     "reset": (
         {"reset": True},
         {

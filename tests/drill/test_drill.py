@@ -193,3 +193,49 @@ def test_scenario_errors_name_the_file(
     err = capsys.readouterr().err
     assert err.startswith(f"error: {path}: invalid scenario: {reason}")
     assert 1 == len(err.splitlines())
+
+
+ACCEPTING = {
+    "name": "checked",
+    "accept": ["non_empty", "no_refusal", "complete", "schema"],
+    "stream_recovery": "buffer",
+    "models": [
+        {"model": "openai/gpt-4o-mini", "label": "primary"},
+        {"model": "openai/gpt-4.1-mini", "label": "secondary"},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("effect", "check"),
+    [
+        ("empty", "non_empty"),
+        ("refusal", "no_refusal"),
+        ("filter", "no_refusal"),
+        ("length", "complete"),
+        ("prose", "schema"),
+    ],
+)
+@pytest.mark.parametrize("stream", [False, True], ids=["invoke", "stream"])
+def test_drill_scripts_each_rejection(effect, check, stream, tmp_path, capsys):
+    """``--fail primary=EFFECT`` sends an unusable answer; the chain's check turns it down."""
+    path = tmp_path / "checked.json"
+    path.write_text(json.dumps(ACCEPTING))
+    args = ["drill", str(path), "-n", "2", "--fail", f"primary={effect}", "--json"]
+    assert 0 == main([*args, "--stream"] if stream else args)
+    report = json.loads(capsys.readouterr().out)
+    links = {row["label"]: row for row in report["links"]}
+    assert (2, 2) == (report["answered"], links["secondary"]["served"])
+    assert {"rejected": 2} == links["primary"]["errors"]
+    first = report["results"][0]["attempts"][0]
+    assert check == first["rejected_by"]
+    assert [] == report["notes"]
+
+
+def test_drill_says_when_the_chain_does_not_check_the_scripted_answer(tmp_path, capsys):
+    """An unusable answer for a chain without the matching check is served, and the drill says so."""
+    path = tmp_path / "plain.json"
+    path.write_text(json.dumps({**ACCEPTING, "accept": []}))
+    assert 0 == main(["drill", str(path), "-n", "1", "--fail", "primary=empty"])
+    out = capsys.readouterr().out
+    assert "note: --fail primary=empty: the chain's accept has no non_empty check" in out

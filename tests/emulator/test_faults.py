@@ -304,3 +304,36 @@ def test_stream_faults_are_not_retried(emu: Emulator, client: httpx.Client) -> N
     assert "OpenAI" == chunk["provider"]
     assert "error" in chunk
     assert ["midstream_error"] == [a["fault"] for a in emu.log[-1].attempts]
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ({}, ("", None, "stop")),
+        ({"refusal": "I can't help with that."}, ("", "I can't help with that.", "stop")),
+        ({"finish_reason": "content_filter"}, ("", None, "content_filter")),
+        ({"content": "cut", "finish_reason": "length"}, ("cut", None, "length")),
+    ],
+)
+def test_unusable_answer(emu, client, answer, expected):
+    """``answer``: a well-formed 200 that is no use, whole and streamed, in the recorded shape.
+
+    ``message.refusal`` beside the content, as every recorded answer has it; the normalised
+    ``finish_reason``.
+    """
+    content, refusal, finish = expected
+    fault(emu, {"answer": answer})
+    choice = client.post("/chat/completions", json=chat()).json()["choices"][0]
+    message = choice["message"]
+    assert (content, refusal, finish) == (
+        message["content"],
+        message["refusal"],
+        choice["finish_reason"],
+    )
+    _, text = read_stream(client, chat())
+    chunks = [e for e in sse_events(text) if isinstance(e, dict) and e.get("choices")]
+    deltas = [c["choices"][0]["delta"] for c in chunks]
+    assert content == "".join(d.get("content") or "" for d in deltas)
+    assert refusal == ("".join(d.get("refusal") or "" for d in deltas) or None)
+    assert finish == chunks[-1]["choices"][0]["finish_reason"]
+    assert "usage" in chunks[-1]  # the unusable answer is still billed

@@ -130,12 +130,13 @@ def completion(
     tool_calls: list[dict[str, Any]] | None = None,
     finish_reason: str | None = None,
     delay: float = 0.0,
+    refusal: str | None = None,
 ) -> Reply:
     """A non-stream ``chat.completion``; ``padding`` whitespace blocks first, one per ``padding_gap``."""
     message: dict[str, Any] = {
         "role": "assistant",
         "content": text,
-        "refusal": None,
+        "refusal": refusal,
         "reasoning": reasoning,
     }
     if reasoning is not None:
@@ -197,13 +198,15 @@ def stream(
     error_after: int = 1,
     finish: bool = True,
     done: bool = True,
+    finish_reason: str = "stop",
+    refusal: str | None = None,
 ) -> Reply:
     """An SSE stream: keep-alives, reasoning deltas, content ``pieces`` paced by ``gap``.
 
     ``cut_after=n`` closes the connection after n content chunks without ending the body;
     ``inband_error`` sends ``{"error": ...}`` after ``error_after`` content chunks and ends
     (HTTP 200 kept, ``finish_reason`` null, as on the wire); ``finish=False`` ends cleanly with
-    no ``finish_reason``.
+    no ``finish_reason``; ``refusal`` is sent as a ``delta.refusal`` chunk before any content.
     """
     pieces = ["Hello", " from", " the", " stand-in."] if pieces is None else pieces
     gen_id = _gen_id()
@@ -226,6 +229,9 @@ def stream(
         events.append(
             (gap if reasoning_gap is None else reasoning_gap, _chunk(model, gen_id, delta))
         )
+    if refusal is not None:
+        delta = {"content": None, "role": "assistant", "refusal": refusal}
+        events.append((first_delay if not events else gap, _chunk(model, gen_id, delta)))
     for i, text in enumerate(pieces):
         if inband_error is not None and i == error_after:
             err = _chunk(model, gen_id, {"content": ""}, None, error=inband_error)
@@ -238,7 +244,8 @@ def stream(
         wait = first_delay if not events else gap
         events.append((wait, _chunk(model, gen_id, {"content": text, "role": "assistant"})))
     if finish:
-        events.append((0.0, _chunk(model, gen_id, {"content": "", "role": "assistant"}, "stop")))
+        end = {"content": "", "role": "assistant"}
+        events.append((0.0, _chunk(model, gen_id, end, finish_reason)))
         events.append(
             (
                 0.0,
@@ -246,7 +253,7 @@ def stream(
                     model,
                     gen_id,
                     {"content": "", "role": "assistant"},
-                    "stop",
+                    finish_reason,
                     usage=_usage(completion=len(pieces)),
                 ),
             )

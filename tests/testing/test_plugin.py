@@ -94,6 +94,8 @@ def test_openrouter_emulator_session_is_shared(openrouter_emulator_session):
         (faults.malformed, "choices_null"),
         (lambda m: faults.malformed(m, after_chunks=1), "malformed_chunk"),
         (faults.reasoning_then_break, "cut_after"),
+        (faults.unusable_answer, "answer"),
+        (lambda m: faults.unusable_answer(m, refusal="I can't."), "answer"),
     ],
 )
 def test_each_helper_is_one_valid_fault_on_that_model(helper, effect):

@@ -22,6 +22,44 @@ def test_validate_prints_a_table_per_chain(capsys):
     assert "json_schema" in out
 
 
+@pytest.mark.parametrize(
+    ("recovery", "line"),
+    [
+        ("buffer", "  accept: non_empty, no_refusal, complete, schema"),
+        (
+            "raise",
+            (
+                "  accept: non_empty, no_refusal, complete, schema (streams with stream_recovery "
+                "raise show content as it arrives: complete, schema run on invoke and buffered "
+                "streams only)"
+            ),
+        ),
+    ],
+)
+def test_validate_lists_each_chains_checks(recovery, line, tmp_path, capsys):
+    """``validate`` names the ``accept`` checks, and those a streaming mode cannot run."""
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        f"name: a\nstream_recovery: {recovery}\n"
+        "accept: [non_empty, no_refusal, complete, schema, non_empty]\n"
+        "models: [openai/gpt-4o-mini]\n"
+    )
+    assert 0 == main(["validate", str(path)])
+    out = capsys.readouterr().out.splitlines()
+    assert [line] == [text for text in out if text.startswith("  accept:")]
+
+
+def test_validate_refuses_an_unknown_check(tmp_path, capsys):
+    """A misspelt check names the file, the field and the checks there are."""
+    path = tmp_path / "c.yaml"
+    path.write_text("accept: [nonempty]\nmodels: [openai/gpt-4o-mini]\n")
+    assert 2 == main(["validate", str(path)])
+    err = capsys.readouterr().err
+    assert str(path) in err
+    assert "accept.0" in err
+    assert "'non_empty', 'no_refusal', 'complete' or 'schema'" in err
+
+
 def test_validate_warns_about_weak_fallbacks(tmp_path, capsys):
     """Unknown ids, smaller fallback windows and shared pinned providers are flagged."""
     path = tmp_path / "c.yaml"

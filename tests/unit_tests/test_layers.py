@@ -30,6 +30,8 @@ DECISIONS = (
     "_health",
     "_health_redis",
     "_prefill",
+    "_accept",
+    "_conforms",
     "_clock",
     "decisions",
 )
