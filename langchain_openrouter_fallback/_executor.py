@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from langchain_openrouter_fallback._adapt import answer_from_tool
 from langchain_openrouter_fallback._convert import completion_to_message
 from langchain_openrouter_fallback._hedging import AsyncRace, Lane, Race
+from langchain_openrouter_fallback._live import AttemptNews
 from langchain_openrouter_fallback._run import ChainRun, Try, Wait
 from langchain_openrouter_fallback._streaming import (
     Recovery,
@@ -195,10 +196,11 @@ class Executor:
         if run.chain.hedge is not None:
             yield from self._stream_hedged(run)
             return
-        recovery = Recovery(run)
+        recovery, news = Recovery(run), AttemptNews(run)
         try:
             while (action := run.next()) is not None:
                 self._flush(run)
+                yield from news.chunks()  # a failover, before the answer's content
                 if isinstance(action, Wait):
                     time.sleep(action.seconds)
                     continue
@@ -218,16 +220,18 @@ class Executor:
         finally:
             self._flush(run)
 
-    async def astream(self, run: ChainRun) -> AsyncIterator[AIMessageChunk]:
+    async def astream(self, run: ChainRun) -> AsyncIterator[AIMessageChunk]:  # noqa: C901 - async has no `yield from`
         """Async twin of :meth:`stream`."""
         if run.chain.hedge is not None:
             async for chunk in self._astream_hedged(run):
                 yield chunk
             return
-        recovery = Recovery(run)
+        recovery, news = Recovery(run), AttemptNews(run)
         try:
             while (action := run.next()) is not None:
                 await self._aflush(run)
+                for chunk in news.chunks():  # a failover, before the answer's content
+                    yield chunk
                 if isinstance(action, Wait):
                     await asyncio.sleep(action.seconds)
                     continue
@@ -249,7 +253,7 @@ class Executor:
             await self._aflush(run)
 
     def _stream_hedged(self, run: ChainRun) -> Iterator[AIMessageChunk]:
-        recovery = Recovery(run)
+        recovery, news = Recovery(run), AttemptNews(run)
         race = Race(
             run, lambda lane: self._chunks(lane.state), lambda: self._flush(run), recovery.attempt
         )
@@ -257,6 +261,7 @@ class Executor:
             while (first := race.first()) is not None:
                 lane, item = first
                 race.win(lane)
+                yield from news.chunks()  # failed and cancelled lanes, before content
                 try:
                     for chunk in race.rest(lane, item):
                         if (shown := recovery.pass_on(lane.state, chunk)) is not None:
@@ -276,7 +281,7 @@ class Executor:
             self._flush(run)
 
     async def _astream_hedged(self, run: ChainRun) -> AsyncIterator[AIMessageChunk]:
-        recovery = Recovery(run)
+        recovery, news = Recovery(run), AttemptNews(run)
         race = AsyncRace(
             run, lambda lane: self._achunks(lane.state), lambda: self._aflush(run), recovery.attempt
         )
@@ -284,6 +289,8 @@ class Executor:
             while (first := await race.first()) is not None:
                 lane, item = first
                 race.win(lane)
+                for chunk in news.chunks():  # failed and cancelled lanes, before content
+                    yield chunk
                 try:
                     async for chunk in race.rest(lane, item):
                         if (shown := recovery.pass_on(lane.state, chunk)) is not None:

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from langchain_openrouter_fallback._health import HealthRegistry, Key
     from langchain_openrouter_fallback._plan import Step
     from langchain_openrouter_fallback._transport import AttemptFailure
+    from langchain_openrouter_fallback.telemetry import RunObserver
 
 __all__ = [
     "DEFAULT_ATTEMPT_TIMEOUT",
@@ -82,6 +83,8 @@ class Try:
     """Streams: characters of text this try added to the consumer's answer (set when shown)."""
     reserved: float = 0.0
     """``max_cost``: this try's worst case, held back from what is left while it runs."""
+    hedge: bool = False
+    """Started beside a running attempt (:meth:`ChainRun.hedge`)."""
     reader: AttemptReader = field(init=False)
     """What the response said: who served, usage and cost, output seen (the wire's reading)."""
     limits: dict[str, float] = field(init=False)
@@ -153,6 +156,8 @@ class ChainRun:
         self._recovering: Recovery | None = None
         self.budget = Budget(chain.max_cost, catalog)
         self._keys: dict[int, Key] = {}
+        self.observer: RunObserver | None = None
+        """Told of every attempt as it is recorded (telemetry); set by the run's owner."""
 
     # -- driving -------------------------------------------------------------------------
 
@@ -188,6 +193,7 @@ class ChainRun:
             return None
         action = self._take()
         if action is not None:
+            action.hedge = True
             logger.info("chain %s: hedging with %s", self.chain.name, action.step.label)
         return action
 
@@ -198,7 +204,7 @@ class ChainRun:
             cost=action.reader.cost,
         )  # fmt: skip
         self._fill(attempt, action)
-        self._record(attempt)
+        self._record(attempt, action)
         self._running -= 1
 
     def recover(self, how: Recovery) -> None:
@@ -228,7 +234,7 @@ class ChainRun:
         )  # fmt: skip
         self._registry.record_success(self._key(step), step.link.breaker or self.chain.breaker)
         self._fill(attempt, action)
-        self._record(attempt)
+        self._record(attempt, action)
         logger.info(
             "chain %s served by %s (%s via %s) after %d attempt(s)",
             self.chain.name, attempt.label, attempt.served_model or attempt.model,
@@ -253,7 +259,7 @@ class ChainRun:
             cost=cost if cost is not None else reported_cost(failure.body),
         )  # fmt: skip
         self._fill(attempt, action)
-        self._record(attempt)
+        self._record(attempt, action, failure)
         logger.warning("chain %s attempt failed: %s", self.chain.name, attempt.describe())
         policy = step.link.breaker or self.chain.breaker
         self._registry.record_failure(self._key(step), policy, kind, failure.retry_after)
@@ -417,9 +423,13 @@ class ChainRun:
         if len(action.step.links) > 1:
             attempt.models = [link.model for link in action.step.links]
 
-    def _record(self, attempt: Attempt) -> None:
+    def _record(
+        self, attempt: Attempt, action: Try | None = None, failure: AttemptFailure | None = None
+    ) -> None:
         self.attempts.append(attempt)
         self._unreported.append(attempt)
+        if self.observer is not None:
+            self.observer.recorded(attempt, action, failure)
 
     def take_unreported(self) -> list[Attempt]:
         """Attempts recorded since the last call (for callbacks and events)."""
