@@ -275,11 +275,14 @@ class _Reporter:
         failure: AttemptFailure | None,
         hedge: bool = False,
         parent: Span | None = None,
+        started: float | None = None,
+        not_before: int = 0,
         streaming: bool,
     ) -> None:
         """Span and metrics of one attempt that was sent (skips are events, not spans).
 
-        The span's parent is ``parent``, else the current span.
+        The span's parent is ``parent``, else the current span. It started at ``started``
+        (``time.monotonic()``; else ``elapsed_ms`` ago), never before ``not_before`` (ns).
         """
         attributes = _attempt_attributes(attempt, number, hedge=hedge, failure=failure)
         attributes.update(self.common)
@@ -287,10 +290,11 @@ class _Reporter:
         if self.chain is not None:
             attributes[PREFIX + "chain"] = self.chain
         end = time.time_ns()
+        took = time.monotonic() - started if started is not None else attempt.elapsed_ms / 1000
         context = trace.set_span_in_context(parent) if parent is not None else None
         span = self.instruments.tracer.start_span(
             f"chat {attempt.model}", context, SpanKind.CLIENT, attributes,
-            start_time=end - int(attempt.elapsed_ms * 1e6),
+            start_time=max(end - int(took * 1e9), not_before),
         )  # fmt: skip
         if attempt.outcome == "error":
             span.set_status(StatusCode.ERROR, (attempt.error or "")[:200])
@@ -374,9 +378,11 @@ class RunWatch:
         for name in ("temperature", "max_tokens", "top_p"):
             if body.get(name) is not None:
                 attributes[f"gen_ai.request.{name}"] = body[name]
+        self.started = time.time_ns()
         self.span = instruments.tracer.start_span(
-            f"chat {self.model}", kind=SpanKind.CLIENT, attributes=attributes
-        )
+            f"chat {self.model}", kind=SpanKind.CLIENT, attributes=attributes,
+            start_time=self.started,
+        )  # fmt: skip
         self.recording = self.span.is_recording()
         if self.recording and _capture():
             self.span.set_attribute("gen_ai.input.messages", _input_messages(body))
@@ -408,7 +414,9 @@ class RunWatch:
         self.reporter.attempt(
             attempt, len(self.run.attempts), reader=reader, failure=failure,
             hedge=action is not None and action.hedge,
-            parent=self.span if self.recording else None, streaming=self.streaming,
+            parent=self.span if self.recording else None, not_before=self.started,
+            started=action.progress.started if action is not None else None,
+            streaming=self.streaming,
         )  # fmt: skip
 
     def __exit__(
