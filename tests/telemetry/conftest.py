@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,18 +58,29 @@ class Otel:
         return found
 
 
-@pytest.fixture
-def otel() -> Iterator[Otel]:
-    """This test's tracer and meter providers, in memory."""
+@contextmanager
+def in_memory_sdk() -> Iterator[Otel]:
+    """The OpenTelemetry SDK in memory, as the package's providers, until the block ends."""
     spans = InMemorySpanExporter()
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
     reader = InMemoryMetricReader()
     meter_provider = MeterProvider(metric_readers=[reader])
-    with telemetry.use_providers(tracer_provider=tracer_provider, meter_provider=meter_provider):
-        yield Otel(spans, reader)
-    meter_provider.shutdown()
-    tracer_provider.shutdown()
+    try:
+        with telemetry.use_providers(
+            tracer_provider=tracer_provider, meter_provider=meter_provider
+        ):
+            yield Otel(spans, reader)
+    finally:
+        meter_provider.shutdown()
+        tracer_provider.shutdown()
+
+
+@pytest.fixture
+def otel() -> Iterator[Otel]:
+    """This test's tracer and meter providers, in memory."""
+    with in_memory_sdk() as seen:
+        yield seen
 
 
 def chain(name: str, **policies: Any) -> FallbackChain:
