@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from opentelemetry import metrics, trace
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace import ProxyTracerProvider, SpanKind, StatusCode
 
 from langchain_openrouter_fallback import telemetry
 from langchain_openrouter_fallback._errors import (
@@ -95,6 +95,23 @@ class _Instruments:
 
 _INSTRUMENTS: dict[tuple[int, int], _Instruments] = {}
 _LOCK = threading.Lock()
+try:
+    # The API's stand-in until an SDK sets a global meter provider (no public name for it).
+    from opentelemetry.metrics._internal import (
+        _ProxyMeterProvider as _NoMeterProvider,
+    )
+except ImportError:  # pragma: no cover - another API layout: always report
+    _NoMeterProvider = ()  # type: ignore[assignment,misc]
+
+
+def active() -> bool:
+    """Whether a tracer or meter provider is configured (API only: nothing to report)."""
+    tracer_provider, meter_provider = telemetry.providers()
+    if tracer_provider is not None or meter_provider is not None:
+        return True
+    return not isinstance(trace.get_tracer_provider(), ProxyTracerProvider) or not isinstance(
+        metrics.get_meter_provider(), _NoMeterProvider
+    )
 
 
 def _instruments() -> _Instruments:

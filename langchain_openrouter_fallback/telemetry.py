@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from langchain_openrouter_fallback._transport import AttemptFailure
     from langchain_openrouter_fallback._wire_attempt import AttemptReader
 
-__all__ = ["RunObserver", "enabled", "record_attempt", "use_providers"]
+__all__ = ["RunObserver", "active", "enabled", "record_attempt", "use_providers"]
 
 
 class RunObserver(Protocol):
@@ -70,8 +70,17 @@ def _otel() -> ModuleType | None:
 
 
 def enabled() -> bool:
-    """Whether ``opentelemetry-api`` is installed, so requests are reported."""
+    """Whether ``opentelemetry-api`` is installed, so requests can be reported."""
     return _otel() is not None
+
+
+def active() -> bool:
+    """Whether requests are reported now: the API is installed and a provider is configured.
+
+    With the API alone (no SDK set globally, no :func:`use_providers`) nothing is built.
+    """
+    otel = _otel()
+    return otel is not None and bool(otel.active())
 
 
 def providers() -> tuple[Any, Any]:
@@ -112,10 +121,11 @@ def watch(
     """Report ``run`` while the block runs: its span ends with the block (how it ended).
 
     ``circuits`` (``breaker_state(detail=True)`` of the chat model) feeds the circuit gauge.
-    Without ``opentelemetry-api`` this is a shared no-op context.
+    Without ``opentelemetry-api``, or with it but no provider configured, this is a shared
+    no-op context.
     """
     otel = _otel()
-    if otel is None:
+    if otel is None or not otel.active():
         return _NOTHING
     return otel.RunWatch(run, circuits, streaming=streaming)  # type: ignore[no-any-return]
 
@@ -143,7 +153,7 @@ def record_attempt(
         streaming: the attempt was a stream (time to first chunk is reported).
     """
     otel = _otel()
-    if otel is not None:
+    if otel is not None and otel.active():
         otel.record_attempt(
             attempt, server=server, chain=chain, reader=reader, failure=failure,
             streaming=streaming,

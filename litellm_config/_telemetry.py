@@ -36,7 +36,7 @@ class GuardAttempt:
         self._streaming = streaming
         self._server = f"{request.url.scheme}://{request.url.netloc.decode()}"
         self._model = _model_of(request) or link
-        self.done = not telemetry.enabled()
+        self.done = not telemetry.active()
         """Reported already (or nothing to report to)."""
 
     def failed(self, failure: AttemptFailure, reader: AttemptReader | None = None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
-from langchain_openrouter_fallback import FallbacksExhaustedError
+from langchain_openrouter_fallback import FallbacksExhaustedError, telemetry
 from tests.telemetry.conftest import PRIMARY, SECONDARY, THIRD, P, chain, model
 
 FAILOVER = {"faults": [{"model": PRIMARY, "error": 503}]}
@@ -179,5 +179,6 @@ def test_message_content_is_recorded_only_when_opted_in(emu, otel, monkeypatch):
 
 def test_without_an_sdk_nothing_is_recorded_and_requests_still_serve(emu):
     """API only (no SDK configured): spans are non-recording; the answer is unchanged."""
+    assert (True, False) == (telemetry.enabled(), telemetry.active())
     message = model(emu, chain("otel-api-only")).invoke("hi")
     assert "primary" == message.response_metadata["fallback"]["served_by"]
