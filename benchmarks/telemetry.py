@@ -3,7 +3,7 @@
 Run: ``make bench`` (or ``.venv/bin/python -m benchmarks.telemetry``).
 
 One process, one emulator, one chat model (the primary answers), in interleaved rounds; each
-round times every mode once, ``-n`` calls each:
+round times every mode once, ``-n`` calls each, starting with a different mode each round:
 
 - **absent**: the package as without the ``otel`` extra (its one-time check for
   ``opentelemetry`` answers "not installed": the same path, the same no-op context);
@@ -112,9 +112,11 @@ def main() -> int:
             with mode():
                 per_call(call, 20)
         samples: dict[str, list[float]] = {name: [] for name in contexts}
-        for _ in range(args.rounds):
-            for name, mode in contexts.items():
-                with mode():
+        names = list(contexts)
+        for i in range(args.rounds):
+            # Each round starts with another mode: no mode always runs first (or after the SDK).
+            for name in names[i % 3 :] + names[: i % 3]:
+                with contexts[name]():
                     samples[name].append(per_call(call, args.n)[0] * 1000)
     hook = hook_cost()
     print(f"[telemetry] happy-path invoke, {args.rounds} rounds x {args.n} calls; wall per call")
