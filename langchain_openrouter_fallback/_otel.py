@@ -2,7 +2,7 @@
 
 Names follow the GenAI semantic conventions (span ``chat {model}``, ``gen_ai.*`` attributes,
 ``gen_ai.client.*`` metrics); what they lack sits under :data:`PREFIX`. Attempt spans are
-written when the attempt is recorded, from its record: they start ``elapsed_ms`` before.
+written when the attempt is recorded, from its record, with the time it really started.
 """
 
 from __future__ import annotations
@@ -93,8 +93,11 @@ class _Instruments:
         )  # fmt: skip
 
 
-_INSTRUMENTS: dict[tuple[int, int], _Instruments] = {}
 _LOCK = threading.Lock()
+_GLOBAL: list[_Instruments] = []
+"""The instruments of the global providers, once made."""
+_CHOSEN: list[tuple[Any, Any, _Instruments]] = []
+"""The instruments of the providers :func:`telemetry.use_providers` named last."""
 try:
     # The API's stand-in until an SDK sets a global meter provider (no public name for it).
     from opentelemetry.metrics._internal import (
@@ -116,14 +119,16 @@ def active() -> bool:
 
 def _instruments() -> _Instruments:
     tracer_provider, meter_provider = telemetry.providers()
-    key = (id(tracer_provider), id(meter_provider))
-    found = _INSTRUMENTS.get(key)
-    if found is None:
-        with _LOCK:
-            found = _INSTRUMENTS.get(key)
-            if found is None:
-                found = _INSTRUMENTS[key] = _Instruments(tracer_provider, meter_provider)
-    return found
+    with _LOCK:
+        if tracer_provider is None and meter_provider is None:
+            if not _GLOBAL:
+                _GLOBAL.append(_Instruments(None, None))
+            return _GLOBAL[0]
+        # Only the latest pair is kept: a test's providers go when the next test names its own.
+        if not _CHOSEN or _CHOSEN[0][:2] != (tracer_provider, meter_provider):
+            made = _Instruments(tracer_provider, meter_provider)
+            _CHOSEN[:] = [(tracer_provider, meter_provider, made)]
+        return _CHOSEN[0][2]
 
 
 # -- circuits -------------------------------------------------------------------------------
