@@ -70,8 +70,9 @@ test-dev: $(VENV)/.dev system-deps
 	$(BIN)/python -m pytest $(TEST_ARGS)
 
 # The oldest and the newest supported: unit tests, the LiteLLM Router/proxy tests (the plugin
-# on the oldest LiteLLM it accepts, and on CPython 3.12/3.13) and the stand-in tests.
-LANE_TESTS := tests/unit_tests tests/litellm_config tests/standin
+# on the oldest LiteLLM it accepts, and on CPython 3.12/3.13), the stand-in tests and the
+# OpenTelemetry tests (the oldest API and SDK the `otel` extra accepts).
+LANE_TESTS := tests/unit_tests tests/litellm_config tests/standin tests/telemetry
 test-lowest test-py312 test-py313: test-%: .venv-%/.synced system-deps
 	.venv-$*/bin/python -m pytest -q $(LANE_TESTS)
 

@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SUITES = ["startup", "overhead", "emulator_throughput", "compare", "health", "streams"]
+SUITES = [
+    "startup", "overhead", "telemetry", "emulator_throughput", "compare", "health", "streams",
+]  # fmt: skip
 
 
 def main() -> int:

@@ -12,6 +12,8 @@ Public names load on first access, so ``from langchain_openrouter_fallback impor
 FallbackChain`` (and the command line) never pays for LangChain or httpx.
 :mod:`langchain_openrouter_fallback.wire` (also ``langchain_openrouter_fallback.wire``
 as an attribute) is the public wire engine other runtimes plug into; it loads no LangChain.
+:mod:`langchain_openrouter_fallback.telemetry` reports requests and attempts to OpenTelemetry
+when ``opentelemetry-api`` is installed.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_openrouter_fallback._lazy import lazy_getattr
 
 if TYPE_CHECKING:
-    from langchain_openrouter_fallback import wire
+    from langchain_openrouter_fallback import telemetry, wire
     from langchain_openrouter_fallback._attempts import Attempt
     from langchain_openrouter_fallback._catalog import Catalog, ModelInfo, load_catalog
     from langchain_openrouter_fallback._chain import (
@@ -69,6 +71,7 @@ __all__ = [
     "example_path",
     "load_catalog",
     "load_chains",
+    "telemetry",
     "wire",
 ]
 
@@ -102,8 +105,8 @@ _lazy_getattr = lazy_getattr(__name__, _HOMES)
 
 
 def __getattr__(name: str) -> Any:
-    if name == "wire":
-        return importlib.import_module(f"{__name__}.wire")
+    if name in ("wire", "telemetry"):
+        return importlib.import_module(f"{__name__}.{name}")
     if name == "__version__":
         from importlib.metadata import version  # noqa: PLC0415
 

@@ -19,6 +19,7 @@ from langchain_openrouter_fallback._adapt import answer_from_tool
 from langchain_openrouter_fallback._clock import AttemptFailure
 from langchain_openrouter_fallback._convert import completion_to_message
 from langchain_openrouter_fallback._lanes import END, AsyncInline, Inline, Tasks, Threads
+from langchain_openrouter_fallback._live import AttemptNews
 from langchain_openrouter_fallback._run import (
     Cancel,
     ChainRun,
@@ -117,15 +118,24 @@ class Executor:
     # -- the driver loops ---------------------------------------------------------------
 
     def _drive(
-        self, run: Run, work: Callable[[Attempting], Iterator[Output]]
-    ) -> Generator[Show | Finish[AttemptReader], None, None]:
-        """Perform the run's actions until it finishes (the last item) or raises."""
+        self,
+        run: Run,
+        work: Callable[[Attempting], Iterator[Output]],
+        news: AttemptNews | None = None,
+    ) -> Generator[Show | Finish[AttemptReader] | list[AIMessageChunk], None, None]:
+        """Perform the run's actions until it finishes (the last item) or raises.
+
+        With ``news`` (streams), each attempt that did not serve is passed on as soon as the
+        run records it, as a content-free chunk.
+        """
         hedge = run.chain.hedge
         lanes = Threads(hedge.max_parallel) if hedge is not None else Inline()
         try:
             while True:
                 action = run.next()
                 self._flush(run)
+                if news is not None and (chunks := news.chunks()):
+                    yield chunks
                 if isinstance(action, Listen):
                     _report(run, lanes.get(action.timeout))
                 elif isinstance(action, Show | Finish):
@@ -146,8 +156,11 @@ class Executor:
             self._flush(run)
 
     async def _adrive(
-        self, run: Run, work: Callable[[Attempting], AsyncIterator[Output]]
-    ) -> AsyncGenerator[Show | Finish[AttemptReader], None]:
+        self,
+        run: Run,
+        work: Callable[[Attempting], AsyncIterator[Output]],
+        news: AttemptNews | None = None,
+    ) -> AsyncGenerator[Show | Finish[AttemptReader] | list[AIMessageChunk], None]:
         """Async twin of :meth:`_drive`."""
         hedge = run.chain.hedge
         lanes = Tasks() if hedge is not None else AsyncInline()
@@ -155,6 +168,8 @@ class Executor:
             while True:
                 action = run.next()
                 await self._aflush(run)
+                if news is not None and (chunks := news.chunks()):
+                    yield chunks
                 if isinstance(action, Listen):
                     _report(run, await lanes.get(action.timeout))
                 elif isinstance(action, Show | Finish):
@@ -248,8 +263,11 @@ class Executor:
             face = faces[action] = StreamAttempt(action)
             return self._chunks(face)
 
-        with contextlib.closing(self._drive(run, work)) as actions:
+        with contextlib.closing(self._drive(run, work, AttemptNews(run))) as actions:
             for action in actions:
+                if isinstance(action, list):
+                    yield from action  # a failover, as it happens
+                    continue
                 for output in action.outputs:
                     yield shown_chunk(output)
                 if isinstance(action, Finish):
@@ -263,8 +281,12 @@ class Executor:
             face = faces[action] = StreamAttempt(action)
             return self._achunks(face)
 
-        async with contextlib.aclosing(self._adrive(run, work)) as actions:
+        async with contextlib.aclosing(self._adrive(run, work, AttemptNews(run))) as actions:
             async for action in actions:
+                if isinstance(action, list):
+                    for chunk in action:  # a failover, as it happens
+                        yield chunk
+                    continue
                 for output in action.outputs:
                     yield shown_chunk(output)
                 if isinstance(action, Finish):

@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     from langchain_openrouter_fallback._chain import FallbackChain, RetryPolicy
     from langchain_openrouter_fallback._health import HealthRegistry, Key
     from langchain_openrouter_fallback._plan import Step
+    from langchain_openrouter_fallback.telemetry import RunObserver
 
 __all__ = [
     "DEFAULT_ATTEMPT_TIMEOUT",
@@ -156,6 +157,8 @@ class Try(Generic[R]):
     """Some of its output reached the consumer (a failure now is a visible break)."""
     held: list[Output] = field(default_factory=list)
     """Outputs produced but not passed on yet (whole responses; ``buffer`` streams)."""
+    hedge: bool = False
+    """Started beside a running attempt (a hedge)."""
     limits: dict[str, float] = field(init=False)
     """The limits this try runs under, in seconds, by their chain field names."""
 
@@ -291,6 +294,8 @@ class ChainRun(Generic[R]):
         """The latest attempt that failed after content reached the consumer, and why."""
         self.budget = Budget(chain.max_cost, catalog)
         self._keys: dict[int, Key] = {}
+        self.observer: RunObserver | None = None
+        """Told of every attempt as it is recorded (telemetry); set by the run's owner."""
         self._custom_checks = custom_checks
         self._answer_of = answer_of
         self._asked = asked
@@ -439,6 +444,7 @@ class ChainRun(Generic[R]):
         hedge = self._take()
         if hedge is None:
             return _LISTEN
+        hedge.hedge = True
         logger.info("chain %s: hedging with %s", self.chain.name, hedge.step.label)
         return hedge
 
@@ -531,7 +537,7 @@ class ChainRun(Generic[R]):
         )  # fmt: skip
         self._registry.record_success(self._key(step), step.link.breaker or self.chain.breaker)
         self._fill(attempt, action)
-        self._record(attempt)
+        self._record(attempt, action)
         logger.info(
             "chain %s served by %s (%s via %s) after %d attempt(s)",
             self.chain.name, attempt.label, attempt.served_model or attempt.model,
@@ -558,7 +564,7 @@ class ChainRun(Generic[R]):
             rejected_by=failure.check,
         )  # fmt: skip
         self._fill(attempt, action)
-        self._record(attempt)
+        self._record(attempt, action, failure)
         logger.warning("chain %s attempt failed: %s", self.chain.name, attempt.describe())
         policy = step.link.breaker or self.chain.breaker
         self._registry.record_failure(self._key(step), policy, kind, failure.retry_after)
@@ -579,7 +585,7 @@ class ChainRun(Generic[R]):
             cost=action.reader.cost,
         )  # fmt: skip
         self._fill(attempt, action)
-        self._record(attempt)
+        self._record(attempt, action)
 
     # -- decisions ----------------------------------------------------------------------
 
@@ -730,9 +736,13 @@ class ChainRun(Generic[R]):
         if len(action.step.links) > 1:
             attempt.models = [link.model for link in action.step.links]
 
-    def _record(self, attempt: Attempt) -> None:
+    def _record(
+        self, attempt: Attempt, action: Try[R] | None = None, failure: AttemptFailure | None = None
+    ) -> None:
         self.attempts.append(attempt)
         self._unreported.append(attempt)
+        if self.observer is not None:
+            self.observer.recorded(attempt, action, failure)
 
 
 def _retryable(policy: RetryPolicy, failure: AttemptFailure) -> bool:

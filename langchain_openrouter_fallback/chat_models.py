@@ -71,9 +71,11 @@ from langchain_openrouter_fallback._structured import (
 )
 from langchain_openrouter_fallback._transport import Transport
 from langchain_openrouter_fallback._wire_attempt import AttemptReader
+from langchain_openrouter_fallback.telemetry import watch
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator, Sequence
+    from contextlib import AbstractContextManager
 
     from langchain_core.callbacks import (
         AsyncCallbackManagerForLLMRun,
@@ -493,6 +495,12 @@ class ChatOpenRouterFallback(BaseChatModel):
         primary = first.model_copy(update={"model": model, "label": model})
         return self.chain.model_copy(update={"models": [primary, *rest]})
 
+    def _watch(
+        self, run: ChainRun[Any], *, streaming: bool = False
+    ) -> AbstractContextManager[None]:
+        """Report the run to OpenTelemetry while the block runs (a no-op without the API)."""
+        return watch(run, circuits=self.breaker_state, streaming=streaming)
+
     def _executor(self, run_manager: CallbackManagerForLLMRun | None) -> Executor:
         report: Callable[[list[Attempt]], None] | None = None
         if run_manager is not None and run_manager.handlers:
@@ -533,7 +541,9 @@ class ChatOpenRouterFallback(BaseChatModel):
     ) -> ChatResult:
         if self.streaming:
             return _result_from_chunks(self._stream(messages, stop, run_manager, **kwargs))
-        message = self._executor(run_manager).invoke(self._new_run(messages, stop, kwargs))
+        run = self._new_run(messages, stop, kwargs)
+        with self._watch(run):
+            message = self._executor(run_manager).invoke(run)
         return _result(message)
 
     @_signature_once
@@ -548,7 +558,9 @@ class ChatOpenRouterFallback(BaseChatModel):
             chunks = [c async for c in self._astream(messages, stop, run_manager, **kwargs)]
             return _result_from_chunks(iter(chunks))
         run = self._new_run(messages, stop, kwargs)
-        return _result(await self._aexecutor(run_manager).ainvoke(run))
+        with self._watch(run):
+            message = await self._aexecutor(run_manager).ainvoke(run)
+        return _result(message)
 
     def _stream(
         self,
@@ -558,11 +570,12 @@ class ChatOpenRouterFallback(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         run = self._new_run(messages, stop, kwargs, streaming=True)
-        for chunk in self._executor(run_manager).stream(run):
-            generation = ChatGenerationChunk(message=chunk)
-            if run_manager is not None:
-                run_manager.on_llm_new_token(chunk.text, chunk=generation)
-            yield generation
+        with self._watch(run, streaming=True):
+            for chunk in self._executor(run_manager).stream(run):
+                generation = ChatGenerationChunk(message=chunk)
+                if run_manager is not None:
+                    run_manager.on_llm_new_token(chunk.text, chunk=generation)
+                yield generation
 
     async def _astream(
         self,
@@ -572,11 +585,12 @@ class ChatOpenRouterFallback(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         run = self._new_run(messages, stop, kwargs, streaming=True)
-        async for chunk in self._aexecutor(run_manager).astream(run):
-            generation = ChatGenerationChunk(message=chunk)
-            if run_manager is not None:
-                await run_manager.on_llm_new_token(chunk.text, chunk=generation)
-            yield generation
+        with self._watch(run, streaming=True):
+            async for chunk in self._aexecutor(run_manager).astream(run):
+                generation = ChatGenerationChunk(message=chunk)
+                if run_manager is not None:
+                    await run_manager.on_llm_new_token(chunk.text, chunk=generation)
+                yield generation
 
     # -- token counts -------------------------------------------------------------------
 

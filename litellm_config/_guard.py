@@ -20,7 +20,9 @@ chat model's own clock and response reader, from the public wire seam
   LiteLLM's stream, which the proxy turns into an error event (never a truncated success).
 
 Nothing here imports litellm or LangChain: the exceptions a stream raises come from the
-plugin's :class:`StreamFailureHook`, and events are read as plain values.
+plugin's :class:`StreamFailureHook`, and events are read as plain values. With
+``opentelemetry-api`` installed each attempt is reported as a span and metrics
+(:mod:`litellm_config._telemetry`), like the chat model's.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from langchain_openrouter_fallback.wire import (
     SSEEvent,
     classify_exception,
 )
+from litellm_config._telemetry import GuardAttempt
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator
@@ -70,11 +73,19 @@ Send = Callable[[httpx.Request], Awaitable[httpx.Response]]
 class GuardTransport(httpx.AsyncBaseTransport):
     """An httpx transport applying one link's :class:`LinkLimits` around ``send``."""
 
-    def __init__(self, send: Send, *, limits: LinkLimits, on_failure: StreamFailureHook) -> None:
-        """Wrap ``send`` (e.g. another client's ``send(request, stream=True)``)."""
+    def __init__(
+        self,
+        send: Send,
+        *,
+        limits: LinkLimits,
+        on_failure: StreamFailureHook,
+        link: str = "",
+    ) -> None:
+        """Wrap ``send`` (e.g. another client's ``send(request, stream=True)``) for ``link``."""
         self._send = send
         self._limits = limits
         self._on_failure = on_failure
+        self._link = link
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send with the link's deadline; the body is guarded as it is read."""
@@ -89,17 +100,27 @@ class GuardTransport(httpx.AsyncBaseTransport):
             # The whole attempt is bounded here; httpx's read timeout would cut a gap the
             # chain allows (and race the stall limit).
             request.extensions["timeout"] = {**request.extensions.get("timeout", {}), "read": None}
+        seen = GuardAttempt(self._link, request, progress, streaming=streaming)
         try:
             async with asyncio.timeout_at(_when(progress)):
                 response = await self._send(request)
         except TimeoutError:
+            seen.failed(progress.expire())
             raise _read_timeout(progress, request) from None
         except httpx.TransportError as exc:
+            seen.failed(AttemptFailure(classify_exception(exc), f"{type(exc).__name__}: {exc}"))
             raise _network_error(exc, request) from exc
         body: httpx.AsyncByteStream
+        if not response.is_success:
+            seen.answered(response.status_code)
         if streaming and response.is_success and _is_event_stream(response):
             events = _GuardedEvents(
-                response, progress, self._on_failure, buffer=limits.buffer, accept=limits.accept
+                response,
+                progress,
+                self._on_failure,
+                buffer=limits.buffer,
+                accept=limits.accept,
+                seen=seen,
             )
             try:
                 await events.read_to_content()
@@ -108,9 +129,9 @@ class GuardTransport(httpx.AsyncBaseTransport):
                 raise
             body = events
         elif limits.accept and response.is_success:
-            body = await self._checked_body(response, progress, request)
+            body = await self._checked_body(response, progress, request, seen)
         else:
-            body = _GuardedBody(response, progress, request)
+            body = _GuardedBody(response, progress, request, seen)
         headers = [(k, v) for k, v in response.headers.items() if k.lower() not in _DROPPED_HEADERS]
         return httpx.Response(
             response.status_code,
@@ -121,19 +142,40 @@ class GuardTransport(httpx.AsyncBaseTransport):
         )
 
     async def _checked_body(
-        self, response: httpx.Response, progress: Progress, request: httpx.Request
+        self,
+        response: httpx.Response,
+        progress: Progress,
+        request: httpx.Request,
+        seen: GuardAttempt,
     ) -> httpx.ByteStream:
         """A JSON answer read whole and put to the ``accept`` checks before LiteLLM sees it."""
-        data = b"".join([chunk async for chunk in _GuardedBody(response, progress, request)])
-        reader = AttemptReader(progress)
-        try:
-            reader.read_body(json.loads(data))
-        except (ValueError, AttemptFailure):
+        whole = _GuardedBody(response, progress, request, seen, report=False)
+        data = b"".join([chunk async for chunk in whole])
+        reader, failure = _parse_whole(data, progress)
+        if failure is not None:
+            seen.failed(failure, reader)
             return httpx.ByteStream(data)  # not a usable completion: LiteLLM's to judge
         rejection = reject(self._limits.accept, reader.answer, _json_body(request))
         if rejection is not None:
-            raise self._on_failure(AttemptFailure(ErrorKind.REJECTED, f"rejected: {rejection}"))
+            failure = AttemptFailure(
+                ErrorKind.REJECTED, f"rejected: {rejection}", check=rejection.check
+            )
+            seen.failed(failure, reader)
+            raise self._on_failure(failure)
+        seen.finished(reader)
         return httpx.ByteStream(data)
+
+
+def _parse_whole(data: bytes, progress: Progress) -> tuple[AttemptReader, AttemptFailure | None]:
+    """A whole JSON body read as a completion: the reader, and what was wrong with it."""
+    reader = AttemptReader(progress)
+    try:
+        reader.read_body(json.loads(data))
+    except AttemptFailure as failure:
+        return reader, failure
+    except ValueError:
+        return reader, AttemptFailure(ErrorKind.MALFORMED, "body is not JSON")
+    return reader, None
 
 
 def _json_body(request: httpx.Request) -> dict[str, object] | None:
@@ -181,11 +223,20 @@ class _GuardedBody(httpx.AsyncByteStream):
     """A body read under the attempt's deadline (keep-alive whitespace does not extend it)."""
 
     def __init__(
-        self, response: httpx.Response, progress: Progress, request: httpx.Request
+        self,
+        response: httpx.Response,
+        progress: Progress,
+        request: httpx.Request,
+        seen: GuardAttempt,
+        *,
+        report: bool = True,
     ) -> None:
         self._response = response
         self._progress = progress
         self._request = request
+        self._seen = seen
+        self._read: list[bytes] | None = None if seen.done or not report else []
+        """The body, kept only to report what it said (usage, response id)."""
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         chunks = self._response.aiter_bytes()
@@ -194,14 +245,30 @@ class _GuardedBody(httpx.AsyncByteStream):
                 async with asyncio.timeout_at(_when(self._progress)):
                     chunk = await anext(chunks, None)
             except TimeoutError:
+                self._seen.failed(self._progress.expire())
                 raise _read_timeout(self._progress, self._request) from None
             except httpx.TransportError as exc:
+                failure = AttemptFailure(classify_exception(exc), f"{type(exc).__name__}: {exc}")
+                self._seen.failed(failure)
                 raise _network_error(exc, self._request) from exc
             if chunk is None:
+                self._finished()
                 return
+            if self._read is not None:
+                self._read.append(chunk)
             yield chunk
 
+    def _finished(self) -> None:
+        if self._seen.done or self._read is None:
+            return
+        reader, failure = _parse_whole(b"".join(self._read), self._progress)
+        if failure is not None:
+            self._seen.failed(failure, reader)
+        else:
+            self._seen.finished(reader)
+
     async def aclose(self) -> None:
+        self._seen.finished(None, cancelled=True)  # no-op once reported
         await self._response.aclose()
 
 
@@ -235,10 +302,12 @@ class _GuardedEvents(httpx.AsyncByteStream):
         *,
         buffer: bool,
         accept: tuple[str, ...] = (),
+        seen: GuardAttempt,
     ) -> None:
         self._buffer = buffer
         self._accept = accept
         """Checks still to run when the held bytes are released (then none are left)."""
+        self._seen = seen
         self._response = response
         self._progress = progress
         self._on_failure = on_failure
@@ -281,12 +350,18 @@ class _GuardedEvents(httpx.AsyncByteStream):
             if out:
                 yield out
             if failure is not None:
-                raise self._on_failure(failure)
+                raise self._failed(failure)
         out, failure = self._scan([lines.rest()], end=True)
         if out:
             yield out
         if failure is not None:
-            raise self._on_failure(failure)
+            raise self._failed(failure)
+        self._seen.finished(self._attempt)
+
+    def _failed(self, failure: AttemptFailure) -> Exception:
+        """LiteLLM's exception for ``failure``, reported first."""
+        self._seen.failed(failure, self._attempt)
+        return self._on_failure(failure)
 
     async def _read(self, chunks: AsyncIterator[bytes]) -> bytes | None:
         """The next chunk, or ``None`` at the end (or when the grace after the finish ran out)."""
@@ -300,7 +375,7 @@ class _GuardedEvents(httpx.AsyncByteStream):
                 failure = self._progress.expire()
             else:
                 failure = AttemptFailure(classify_exception(exc), f"{type(exc).__name__}: {exc}")
-            raise self._on_failure(failure) from None
+            raise self._failed(failure) from None
 
     def _scan(
         self, lines: list[bytes], *, end: bool = False
@@ -356,5 +431,7 @@ class _GuardedEvents(httpx.AsyncByteStream):
             raise AttemptFailure(ErrorKind.REJECTED, f"rejected: {rejection}")
 
     async def aclose(self) -> None:
+        # LiteLLM may close a stream once it has the finish without reading to the end.
+        self._seen.finished(self._attempt, cancelled=self._attempt.finish_reason is None)
         await self._flow.aclose()
         await self._response.aclose()

@@ -92,7 +92,7 @@ def _guarded_client(link: str, limits: LinkLimits) -> AsyncHTTPHandler:
     async def send(request: httpx.Request) -> httpx.Response:
         return await inner.send(request, stream=True, follow_redirects=True)
 
-    transport = GuardTransport(send, limits=limits, on_failure=_Failures(link))
+    transport = GuardTransport(send, limits=limits, on_failure=_Failures(link), link=link)
     handler.client = httpx.AsyncClient(
         transport=transport, headers=defaults.headers, timeout=defaults.timeout
     )

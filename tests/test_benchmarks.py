@@ -22,6 +22,7 @@ from tests.conftest import ROOT
 SMALL = {
     "startup": ["--runs", "1"],
     "overhead": ["--rounds", "2", "-n", "3"],
+    "telemetry": ["--rounds", "2", "-n", "3"],
     "emulator_throughput": ["--seconds", "0.3", "--connections", "4", "--streams", "10"],
     "streams": ["--runs", "1", "--latency", "0.01", "--interval", "0.001"],
     "health": ["--runs", "2", "--down", "0.3", "--up", "0.2"],
@@ -60,6 +61,14 @@ def test_overhead_prints_the_decomposition():
     figures = _figures(out)["per_call_ms"]
     assert {"floor", "raw", "both", "ours", "over"} <= set(figures["median"])
     assert "goal <= 0.3 ms" in out
+
+
+@pytest.mark.timeout(300)
+def test_telemetry_prints_every_mode():
+    out = _run("telemetry")
+    figures = _figures(out)["telemetry_per_call_ms"]
+    assert {"absent", "api", "sdk"} == set(figures["median"])
+    assert "goal <= 0.02 ms" in out
 
 
 @pytest.mark.timeout(300)

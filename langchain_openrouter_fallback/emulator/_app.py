@@ -258,11 +258,14 @@ class EmulatorApp:
             body=_loads(raw),
         )
         self.state.record(entry)
-        if not _has_key(exchange.scope):
-            entry.status = 401
-            await exchange.json(401, _MISSING_AUTH)
-        else:
-            await handle_completion(exchange, self.state.runtime, entry)
+        try:
+            if not _has_key(exchange.scope):
+                entry.status = 401
+                await exchange.json(401, _MISSING_AUTH)
+            else:
+                await handle_completion(exchange, self.state.runtime, entry)
+        finally:
+            entry.ended = time.time()  # also when the client left (timelines draw from the log)
 
     async def _control(self, exchange: Exchange, method: str, name: str) -> None:
         state = self.state

@@ -49,6 +49,8 @@ class LogEntry:
     """Effect of the fault that shaped the final answer, if any."""
     attempts: list[dict[str, Any]] = field(default_factory=list)
     """Every provider attempt: ``{model, provider, status, fault}``."""
+    ended: float | None = None
+    """When the answer ended (``time.time()``): sent in full, cut, or left by the client."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready copy."""

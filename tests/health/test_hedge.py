@@ -49,7 +49,13 @@ def test_stream_hedge_wins_and_closes_the_slow_primary(emu):
     """A keep-alive-only primary loses to the secondary; its connection is closed."""
     emu.set_scenario(KEEPALIVES_ONLY)
     chunks = list(model(emu, hedged("hedge-stream")).stream("hi"))
-    assert chunks[0].content
+    # The cancelled primary is announced in a content-free chunk before the answer's content.
+    assert [[("primary", "cancelled")]] == [
+        [(a["label"], a["outcome"]) for a in c.response_metadata["fallback_attempts"]]
+        for c in chunks
+        if "fallback_attempts" in c.response_metadata
+    ]
+    assert ("", True) == (chunks[0].content, bool(chunks[1].content))
     check_hedge_won(emu, chunks[-1].response_metadata)
 
 

@@ -36,7 +36,7 @@ DECISIONS = (
     "decisions",
 )
 WIRE = ("_transport", "_wire_attempt", "_lanes", "wire")
-FACE = ("chat_models", "_executor", "_streaming", "_convert", "_structured", "_profile")
+FACE = ("chat_models", "_executor", "_streaming", "_live", "_convert", "_structured", "_profile")
 COMMAND_LINE = ("_cli", "_drill", "_report", "_demo", "_notebooks", "_examples", "emulator")
 
 BELOW_WIRE = {*WIRE, *FACE, *COMMAND_LINE}
