@@ -50,7 +50,7 @@ python_for_bench = $(PYTHON)
 	touch $@
 
 demo: $(VENV)/.runtime
-	$(BIN)/python -m langchain_openrouter_fallback._demo
+	$(BIN)/python -m langchain_openrouter_fallback._cli.demo
 
 system-deps:
 	@command -v redis-server >/dev/null 2>&1 || { \

@@ -44,7 +44,14 @@ class EmulatorProcess:
     """``openrouter-fallback emulate`` in a child process, driven over its control API."""
 
     def __enter__(self) -> Self:
-        cmd = [sys.executable, "-m", "langchain_openrouter_fallback._cli", "emulate", "--port", "0"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "langchain_openrouter_fallback._cli.main",
+            "emulate",
+            "--port",
+            "0",
+        ]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()

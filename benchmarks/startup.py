@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # (PYTHONDONTWRITEBYTECODE) would time the compiler instead. The warm-up run writes it.
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 EXAMPLE = "examples/chains/default.yaml"
-CLI = [sys.executable, "-m", "langchain_openrouter_fallback._cli"]
+CLI = [sys.executable, "-m", "langchain_openrouter_fallback._cli.main"]
 
 
 def _py(code: str) -> tuple[str, list[str]]:

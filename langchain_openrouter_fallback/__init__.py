@@ -26,8 +26,8 @@ from langchain_openrouter_fallback._lazy import lazy_getattr
 if TYPE_CHECKING:
     from langchain_openrouter_fallback import telemetry, wire
     from langchain_openrouter_fallback._attempts import Attempt
-    from langchain_openrouter_fallback._catalog import Catalog, ModelInfo, load_catalog
-    from langchain_openrouter_fallback._chain import (
+    from langchain_openrouter_fallback._definition.catalog import Catalog, ModelInfo, load_catalog
+    from langchain_openrouter_fallback._definition.chain import (
         BreakerPolicy,
         FallbackChain,
         HedgePolicy,
@@ -35,6 +35,9 @@ if TYPE_CHECKING:
         Requirements,
         RetryPolicy,
     )
+    from langchain_openrouter_fallback._definition.examples import example_path
+    from langchain_openrouter_fallback._definition.loader import load_chains
+    from langchain_openrouter_fallback._definition.provider import ProviderPreferences
     from langchain_openrouter_fallback._errors import (
         ChainValidationError,
         ErrorKind,
@@ -44,9 +47,6 @@ if TYPE_CHECKING:
         UnrecoverableError,
         classify,
     )
-    from langchain_openrouter_fallback._examples import example_path
-    from langchain_openrouter_fallback._loader import load_chains
-    from langchain_openrouter_fallback._provider import ProviderPreferences
     from langchain_openrouter_fallback.chat_models import ChatOpenRouterFallback
 
 __all__ = [
@@ -78,26 +78,26 @@ __all__ = [
 # Public name -> the private module defining it (imported on first access).
 _HOMES: dict[str, str] = {
     "Attempt": "_attempts",
-    "BreakerPolicy": "_chain",
-    "Catalog": "_catalog",
+    "BreakerPolicy": "_definition.chain",
+    "Catalog": "_definition.catalog",
     "ChainValidationError": "_errors",
     "ChatOpenRouterFallback": "chat_models",
     "ErrorKind": "_errors",
-    "FallbackChain": "_chain",
+    "FallbackChain": "_definition.chain",
     "FallbacksExhaustedError": "_errors",
-    "HedgePolicy": "_chain",
-    "Link": "_chain",
-    "ModelInfo": "_catalog",
+    "HedgePolicy": "_definition.chain",
+    "Link": "_definition.chain",
+    "ModelInfo": "_definition.catalog",
     "OpenRouterFallbackError": "_errors",
-    "ProviderPreferences": "_provider",
-    "Requirements": "_chain",
-    "RetryPolicy": "_chain",
+    "ProviderPreferences": "_definition.provider",
+    "Requirements": "_definition.chain",
+    "RetryPolicy": "_definition.chain",
     "StreamInterruptedError": "_errors",
     "UnrecoverableError": "_errors",
     "classify": "_errors",
-    "example_path": "_examples",
-    "load_catalog": "_catalog",
-    "load_chains": "_loader",
+    "example_path": "_definition.examples",
+    "load_catalog": "_definition.catalog",
+    "load_chains": "_definition.loader",
 }
 
 

@@ -33,44 +33,44 @@ from pydantic import (
     model_validator,
 )
 
-from langchain_openrouter_fallback._accept import CHECKS, CheckName
-from langchain_openrouter_fallback._catalog import Catalog, load_catalog
-from langchain_openrouter_fallback._chain import (
-    MAX_SECONDS,
-    FallbackChain,
-    Seconds,
-    StreamRecovery,
-)
-from langchain_openrouter_fallback._errors import (
-    ChainValidationError,
-    ErrorKind,
-    UnrecoverableError,
-)
-from langchain_openrouter_fallback._executor import Executor
-from langchain_openrouter_fallback._health import (
+from langchain_openrouter_fallback._decisions.accept import CHECKS, CheckName
+from langchain_openrouter_fallback._decisions.health import (
     HealthRegistry,
     Key,
     circuit_key,
     default_registry,
     shared_registry,
 )
-from langchain_openrouter_fallback._payload import merge_params, to_openai_messages
-from langchain_openrouter_fallback._plan import (
+from langchain_openrouter_fallback._decisions.plan import (
     CHARS_PER_TOKEN,
     estimate_tokens,
     plan,
     step_groups,
 )
-from langchain_openrouter_fallback._profile import chain_profile
-from langchain_openrouter_fallback._run import ChainRun
-from langchain_openrouter_fallback._structured import (
+from langchain_openrouter_fallback._decisions.run import ChainRun
+from langchain_openrouter_fallback._definition.catalog import Catalog, load_catalog
+from langchain_openrouter_fallback._definition.chain import (
+    MAX_SECONDS,
+    FallbackChain,
+    Seconds,
+    StreamRecovery,
+)
+from langchain_openrouter_fallback._definition.payload import merge_params, to_openai_messages
+from langchain_openrouter_fallback._errors import (
+    ChainValidationError,
+    ErrorKind,
+    UnrecoverableError,
+)
+from langchain_openrouter_fallback._face.executor import Executor
+from langchain_openrouter_fallback._face.profile import chain_profile
+from langchain_openrouter_fallback._face.structured import (
     StructuredMethod,
     tool_choice_param,
     tools_payload,
     with_structured_output,
 )
-from langchain_openrouter_fallback._transport import Transport
-from langchain_openrouter_fallback._wire_attempt import AttemptReader
+from langchain_openrouter_fallback._wire.attempt import AttemptReader
+from langchain_openrouter_fallback._wire.transport import Transport
 from langchain_openrouter_fallback.telemetry import watch
 
 if TYPE_CHECKING:
@@ -85,8 +85,8 @@ if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
     from langchain_core.tools import BaseTool
 
-    from langchain_openrouter_fallback._accept import CustomCheck
     from langchain_openrouter_fallback._attempts import Attempt
+    from langchain_openrouter_fallback._decisions.accept import CustomCheck
 
 __all__ = ["ChatOpenRouterFallback"]
 

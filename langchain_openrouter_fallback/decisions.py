@@ -10,7 +10,7 @@ as the chat model decides them; and how the budget's messages show an amount of 
 
 from __future__ import annotations
 
-from langchain_openrouter_fallback._accept import (
+from langchain_openrouter_fallback._decisions.accept import (
     CHECKS,
     GUARD_CHECKS,
     PRE_CONTENT_CHECKS,
@@ -19,14 +19,14 @@ from langchain_openrouter_fallback._accept import (
     Rejection,
     reject,
 )
-from langchain_openrouter_fallback._adapt import (
+from langchain_openrouter_fallback._decisions.adapt import (
     Adaptation,
     CatalogLimits,
     StructuredOutputRoute,
     structured_output_route,
 )
-from langchain_openrouter_fallback._money import usd
-from langchain_openrouter_fallback._plan import adapt_for, step_groups
+from langchain_openrouter_fallback._decisions.money import usd
+from langchain_openrouter_fallback._decisions.plan import adapt_for, step_groups
 
 __all__ = [
     "CHECKS",

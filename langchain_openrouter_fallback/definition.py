@@ -8,15 +8,15 @@ under (the chat model's defaults included). The chain models themselves
 
 from __future__ import annotations
 
-from langchain_openrouter_fallback._attempt_limits import (
+from langchain_openrouter_fallback._definition.attempt_limits import (
     DEFAULT_ATTEMPT_TIMEOUT,
     DEFAULT_FIRST_TOKEN_TIMEOUT,
     DEFAULT_STALL_TIMEOUT,
     AttemptLimits,
     attempt_limits,
 )
-from langchain_openrouter_fallback._endpoint import http_url, url_problem
-from langchain_openrouter_fallback._payload import (
+from langchain_openrouter_fallback._definition.endpoint import http_url, url_problem
+from langchain_openrouter_fallback._definition.payload import (
     MAX_MODELS_PER_REQUEST,
     group_links,
     merge_params,

@@ -3,7 +3,7 @@
 With ``opentelemetry-api`` installed (the ``otel`` extra) every chat-model request is reported
 to the tracer and meter providers the application configured; without it nothing of
 OpenTelemetry is imported and every function here does nothing. Names, units and attributes:
-``docs/observability.md``. The OpenTelemetry code lives in ``_otel`` and loads on the first
+``docs/observability.md``. The OpenTelemetry code lives in ``_face.otel`` and loads on the first
 request, never on ``import``.
 
 Public seam (other runtimes use it; the LiteLLM proxy guard does):
@@ -26,15 +26,15 @@ if TYPE_CHECKING:
     from types import ModuleType
 
     from langchain_openrouter_fallback._attempts import Attempt
-    from langchain_openrouter_fallback._clock import AttemptFailure
-    from langchain_openrouter_fallback._run import ChainRun, Try
-    from langchain_openrouter_fallback._wire_attempt import AttemptReader
+    from langchain_openrouter_fallback._decisions.clock import AttemptFailure
+    from langchain_openrouter_fallback._decisions.run import ChainRun, Try
+    from langchain_openrouter_fallback._wire.attempt import AttemptReader
 
 __all__ = ["RunObserver", "active", "enabled", "record_attempt", "use_providers"]
 
 
 class RunObserver(Protocol):
-    """Told of each attempt a :class:`~langchain_openrouter_fallback._run.ChainRun` records."""
+    """Told of each attempt a run records (``ChainRun``)."""
 
     def recorded(
         self, attempt: Attempt, action: Try[Any] | None, failure: AttemptFailure | None
@@ -62,11 +62,11 @@ def _otel() -> ModuleType | None:
         return _CONFIG.module
     try:
         # Optional extra: imported on the first request, never at package import.
-        from langchain_openrouter_fallback import _otel  # noqa: PLC0415
+        from langchain_openrouter_fallback._face import otel  # noqa: PLC0415
     except ImportError:
-        _otel = None  # type: ignore[assignment]
-    _CONFIG.module, _CONFIG.loaded = _otel, True
-    return _otel
+        otel = None  # type: ignore[assignment]
+    _CONFIG.module, _CONFIG.loaded = otel, True
+    return otel
 
 
 def enabled() -> bool:

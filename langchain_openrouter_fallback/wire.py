@@ -36,25 +36,25 @@ Reading one attempt, sans-IO (the caller owns the socket)::
 from __future__ import annotations
 
 from langchain_openrouter_fallback._attempts import reported_cost
-from langchain_openrouter_fallback._clock import AttemptFailure, Limit, Progress
+from langchain_openrouter_fallback._decisions.clock import AttemptFailure, Limit, Progress
 from langchain_openrouter_fallback._errors import (
     ErrorKind,
     classify,
     classify_exception,
     error_message,
 )
-from langchain_openrouter_fallback._transport import (
-    SSEDecoder,
-    SSEEvent,
-    parse_json_body,
-    retry_after_seconds,
-)
-from langchain_openrouter_fallback._wire_attempt import (
+from langchain_openrouter_fallback._wire.attempt import (
     FINISH_GRACE,
     AttemptReader,
     Delta,
     inband_failure,
     usable_choice,
+)
+from langchain_openrouter_fallback._wire.transport import (
+    SSEDecoder,
+    SSEEvent,
+    parse_json_body,
+    retry_after_seconds,
 )
 
 __all__ = [

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from langchain_openrouter_fallback._health import default_registry
+from langchain_openrouter_fallback._decisions.health import default_registry
 from langchain_openrouter_fallback.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -25,7 +25,7 @@ def on_page_markdown(markdown: str, **_: Any) -> str:
     """Replace the marker with the rendered reference (other pages pass through)."""
     if MARKER not in markdown:
         return markdown
-    from langchain_openrouter_fallback._schema import document_schema  # noqa: PLC0415
+    from langchain_openrouter_fallback._definition.schema import document_schema  # noqa: PLC0415
 
     return markdown.replace(MARKER, render(document_schema()))
 

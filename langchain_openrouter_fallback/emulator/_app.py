@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, MutableMapping
     from pathlib import Path
 
-    from langchain_openrouter_fallback._catalog import Catalog
+    from langchain_openrouter_fallback._definition.catalog import Catalog
     from langchain_openrouter_fallback.emulator._scenario import Framing, Scenario
 
     Scope = MutableMapping[str, Any]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from langchain_openrouter_fallback._catalog import Catalog, ModelInfo
+    from langchain_openrouter_fallback._definition.catalog import Catalog, ModelInfo
     from langchain_openrouter_fallback.emulator._scenario import ModelBehaviour, Scenario
 
 __all__ = [

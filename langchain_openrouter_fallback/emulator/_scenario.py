@@ -12,8 +12,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from langchain_openrouter_fallback._definition.loader import (
+    load_document,
+    parse_text,
+    validate_document,
+)
 from langchain_openrouter_fallback._errors import ChainValidationError
-from langchain_openrouter_fallback._loader import load_document, parse_text, validate_document
 
 __all__ = [
     "ErrorSpec",

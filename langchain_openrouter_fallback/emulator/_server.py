@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from types import TracebackType
 
-    from langchain_openrouter_fallback._catalog import Catalog
+    from langchain_openrouter_fallback._definition.catalog import Catalog
     from langchain_openrouter_fallback.emulator._scenario import Scenario
     from langchain_openrouter_fallback.emulator._state import LogEntry
 

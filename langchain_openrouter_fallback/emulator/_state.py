@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from langchain_openrouter_fallback._catalog import Catalog, load_catalog
+from langchain_openrouter_fallback._definition.catalog import Catalog, load_catalog
 from langchain_openrouter_fallback.emulator._faults import FaultPlan
 from langchain_openrouter_fallback.emulator._routing import Router
 from langchain_openrouter_fallback.emulator._scenario import load_scenario

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from langchain_openrouter_fallback._attempts import Attempt, describe_attempts
-from langchain_openrouter_fallback._drill import DrillReport, link_stats, one_request
+from langchain_openrouter_fallback._cli.drill import DrillReport, link_stats, one_request
 from langchain_openrouter_fallback.chat_models import ChatOpenRouterFallback
 from langchain_openrouter_fallback.testing._matrix import observe
 

@@ -20,8 +20,8 @@ from langchain_openrouter_fallback.testing import _faults
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
-    from langchain_openrouter_fallback._chain import FallbackChain
-    from langchain_openrouter_fallback._drill import DrillReport
+    from langchain_openrouter_fallback._cli.drill import DrillReport
+    from langchain_openrouter_fallback._definition.chain import FallbackChain
     from langchain_openrouter_fallback.emulator import Emulator, LogEntry
     from langchain_openrouter_fallback.testing._proxy import LiteLLMProxy
 
@@ -200,7 +200,7 @@ class FaultCase:
 
     def failure_message(self, problem: str, observed: Observed) -> str:
         """The ``AssertionError`` text: fault, link, promise, problem, attempt table."""
-        from langchain_openrouter_fallback._drill import format_report  # noqa: PLC0415
+        from langchain_openrouter_fallback._cli.drill import format_report  # noqa: PLC0415
 
         later = [link.label for link in self.chain.models[self.link + 1 :]] or ["none"]
         promise = "an answer from a later link (" + ", ".join(later) + ")"
@@ -226,7 +226,7 @@ def _link_index(chain: FallbackChain, model: str | None) -> int | None:
 
 def load_chains(chains: ChainsInput) -> list[FallbackChain]:
     """The chains of ``chains``, in order (files are loaded, every chain in each)."""
-    from langchain_openrouter_fallback._loader import load_chains as load_file  # noqa: PLC0415
+    from langchain_openrouter_fallback._definition.loader import load_chains as load_file  # noqa: PLC0415
 
     items: Sequence[str | Path | FallbackChain] = (
         chains if isinstance(chains, list | tuple) else [chains]  # type: ignore[list-item]

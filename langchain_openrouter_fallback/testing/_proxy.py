@@ -24,7 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from langchain_openrouter_fallback._drill import PROMPT, DrillReport, DrillResult, link_stats
+from langchain_openrouter_fallback._cli.drill import (
+    PROMPT,
+    DrillReport,
+    DrillResult,
+    link_stats,
+)
 from langchain_openrouter_fallback.testing._matrix import observe
 
 if TYPE_CHECKING:
@@ -33,7 +38,7 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from langchain_openrouter_fallback._chain import FallbackChain
+    from langchain_openrouter_fallback._definition.chain import FallbackChain
     from langchain_openrouter_fallback.emulator import Emulator, LogEntry
     from langchain_openrouter_fallback.testing._matrix import FaultCase, Observed
 
@@ -68,7 +73,7 @@ def litellm_missing() -> str | None:
 
 def drill_chains(chains: Iterable[FallbackChain]) -> list[FallbackChain]:
     """The chains as the drill proxy serves them: breakers off, no ``shared_state``."""
-    from langchain_openrouter_fallback._chain import BreakerPolicy  # noqa: PLC0415
+    from langchain_openrouter_fallback._definition.chain import BreakerPolicy  # noqa: PLC0415
 
     off = BreakerPolicy(enabled=False)
     return [

@@ -6,9 +6,9 @@ import pytest
 
 import litellm_config
 from langchain_openrouter_fallback import FallbackChain
-from langchain_openrouter_fallback._adapt_report import adaptation_lines
-from langchain_openrouter_fallback._catalog import Catalog
-from langchain_openrouter_fallback._plan import plan
+from langchain_openrouter_fallback._decisions.adapt_report import adaptation_lines
+from langchain_openrouter_fallback._decisions.plan import plan
+from langchain_openrouter_fallback._definition.catalog import Catalog
 from langchain_openrouter_fallback.decisions import structured_output_route
 
 SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}}

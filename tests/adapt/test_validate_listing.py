@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from langchain_openrouter_fallback._cli import main
+from langchain_openrouter_fallback._cli.main import main
 
 CHAIN = """\
 name: budget

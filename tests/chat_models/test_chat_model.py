@@ -17,7 +17,7 @@ from langchain_openrouter_fallback import (
     FallbacksExhaustedError,
     UnrecoverableError,
 )
-from langchain_openrouter_fallback._health import HealthRegistry
+from langchain_openrouter_fallback._decisions.health import HealthRegistry
 from tests.chat_models.conftest import KEY
 from tests.conftest import EXAMPLE_CHAINS
 

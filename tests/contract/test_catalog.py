@@ -16,8 +16,8 @@ import pytest
 from openrouter import OpenRouter, errors
 
 from langchain_openrouter_fallback import load_catalog
-from langchain_openrouter_fallback._catalog import Catalog
-from langchain_openrouter_fallback._cli import main
+from langchain_openrouter_fallback._cli.main import main
+from langchain_openrouter_fallback._definition.catalog import Catalog
 from langchain_openrouter_fallback.emulator import Emulator
 from tests.conftest import KEY, serve_get
 
@@ -58,7 +58,14 @@ def test_emulate_command_serves_a_catalog_file(tmp_path):
     """``openrouter-fallback emulate --catalog FILE`` (a real process) serves that file."""
     path = tmp_path / "models.json"
     path.write_bytes(BODY)
-    cmd = [sys.executable, "-m", "langchain_openrouter_fallback._cli", "emulate", "--port", "0"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "langchain_openrouter_fallback._cli.main",
+        "emulate",
+        "--port",
+        "0",
+    ]
     with subprocess.Popen(
         [*cmd, "--catalog", str(path)], stdout=subprocess.PIPE, text=True
     ) as proc:

@@ -13,7 +13,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 from pydantic import BaseModel, ValidationError
 
 from langchain_openrouter_fallback import ChatOpenRouterFallback, FallbackChain
-from langchain_openrouter_fallback._loader import load_chains
+from langchain_openrouter_fallback._definition.loader import load_chains
 from tests.conftest import EXAMPLE_CHAINS, KEY
 from tests.contract.conftest import validate_request
 from tests.contract.test_sdk_responses import SCHEMA, WEATHER

@@ -6,7 +6,7 @@ import importlib.util
 import re
 from types import ModuleType
 
-from langchain_openrouter_fallback._schema import document_schema
+from langchain_openrouter_fallback._definition.schema import document_schema
 from tests.docs.pages import DOCS
 
 

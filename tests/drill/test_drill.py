@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from langchain_openrouter_fallback import FallbackChain
-from langchain_openrouter_fallback._cli import main
-from langchain_openrouter_fallback._drill import (
+from langchain_openrouter_fallback._cli.drill import (
     LIVE_INVALID_MODEL,
     FaultSpec,
     emulator_scenario,
     live_chain,
     percentile,
 )
+from langchain_openrouter_fallback._cli.main import main
 from tests.conftest import EXAMPLE_CHAINS
 
 DEFAULT = str(EXAMPLE_CHAINS / "default.yaml")

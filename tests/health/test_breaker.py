@@ -12,15 +12,15 @@ from collections.abc import Iterator
 import pytest
 
 from langchain_openrouter_fallback import FallbacksExhaustedError
-from langchain_openrouter_fallback._chain import BreakerPolicy
-from langchain_openrouter_fallback._errors import ErrorKind
-from langchain_openrouter_fallback._health import (
+from langchain_openrouter_fallback._decisions.health import (
     Circuit,
     HealthRegistry,
     default_registry,
     shared_registry,
 )
-from langchain_openrouter_fallback._health_redis import RedisBackend
+from langchain_openrouter_fallback._decisions.health_redis import RedisBackend
+from langchain_openrouter_fallback._definition.chain import BreakerPolicy
+from langchain_openrouter_fallback._errors import ErrorKind
 from langchain_openrouter_fallback.emulator import Emulator
 from tests.health.conftest import PRIMARY, chain, model, requested
 from tests.processes import free_port

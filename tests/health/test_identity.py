@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from langchain_openrouter_fallback import ChatOpenRouterFallback, FallbacksExhaustedError
-from langchain_openrouter_fallback._health import HealthRegistry
-from langchain_openrouter_fallback._health_redis import RedisBackend
+from langchain_openrouter_fallback._decisions.health import HealthRegistry
+from langchain_openrouter_fallback._decisions.health_redis import RedisBackend
 from langchain_openrouter_fallback.emulator import Emulator
 from tests.health.conftest import PRIMARY, SECONDARY, THIRD, requested
 from tests.processes import free_port

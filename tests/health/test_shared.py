@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from langchain_openrouter_fallback._chain import BreakerPolicy
+from langchain_openrouter_fallback._decisions.health import HealthRegistry
+from langchain_openrouter_fallback._decisions.health_redis import RedisBackend
+from langchain_openrouter_fallback._definition.chain import BreakerPolicy
 from langchain_openrouter_fallback._errors import ErrorKind
-from langchain_openrouter_fallback._health import HealthRegistry
-from langchain_openrouter_fallback._health_redis import RedisBackend
 from tests.health.conftest import KEY, PRIMARY, requested
 
 pytestmark = pytest.mark.redis

@@ -11,14 +11,14 @@ import yaml
 
 import litellm_config
 from langchain_openrouter_fallback import FallbackChain
-from langchain_openrouter_fallback._catalog import load_catalog
-from langchain_openrouter_fallback._cli import main
-from langchain_openrouter_fallback._clock import AttemptFailure
+from langchain_openrouter_fallback._cli.main import main
+from langchain_openrouter_fallback._decisions.clock import AttemptFailure
+from langchain_openrouter_fallback._decisions.health import default_registry
+from langchain_openrouter_fallback._decisions.plan import plan
+from langchain_openrouter_fallback._decisions.run import ChainRun, Try
+from langchain_openrouter_fallback._definition.catalog import load_catalog
 from langchain_openrouter_fallback._errors import ErrorKind
-from langchain_openrouter_fallback._health import default_registry
-from langchain_openrouter_fallback._plan import plan
-from langchain_openrouter_fallback._run import ChainRun, Try
-from langchain_openrouter_fallback._wire_attempt import AttemptReader
+from langchain_openrouter_fallback._wire.attempt import AttemptReader
 from langchain_openrouter_fallback.definition import (
     DEFAULT_ATTEMPT_TIMEOUT,
     DEFAULT_FIRST_TOKEN_TIMEOUT,

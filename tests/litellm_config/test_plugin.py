@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 import litellm_config
-from langchain_openrouter_fallback import _attempt_limits
+from langchain_openrouter_fallback._definition import attempt_limits as _attempt_limits
 from langchain_openrouter_fallback.definition import (
     DEFAULT_ATTEMPT_TIMEOUT,
     DEFAULT_FIRST_TOKEN_TIMEOUT,

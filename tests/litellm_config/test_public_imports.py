@@ -46,19 +46,19 @@ def test__private_imports_sees_every_form(tmp_path):
     source = tmp_path / "m.py"
     source.write_text(
         "from typing import TYPE_CHECKING\n"
-        "import langchain_openrouter_fallback._chain\n"
+        "import langchain_openrouter_fallback._definition.chain\n"
         "from langchain_openrouter_fallback._errors import ErrorKind\n"
         "from langchain_openrouter_fallback.emulator._server import app\n"
         "from langchain_openrouter_fallback import FallbackChain\n"
         "from langchain_openrouter_fallback.definition import group_links\n"
         "if TYPE_CHECKING:\n"
-        "    from langchain_openrouter_fallback._plan import Step\n"
+        "    from langchain_openrouter_fallback._decisions.plan import Step\n"
     )
     assert [
-        "line 2: langchain_openrouter_fallback._chain",
+        "line 2: langchain_openrouter_fallback._definition.chain",
         "line 3: langchain_openrouter_fallback._errors",
         "line 4: langchain_openrouter_fallback.emulator._server",
-        "line 8: langchain_openrouter_fallback._plan",
+        "line 8: langchain_openrouter_fallback._decisions.plan",
     ] == private_imports(source)
 
 

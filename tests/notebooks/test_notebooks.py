@@ -11,7 +11,7 @@ import pytest
 from nbclient.exceptions import CellExecutionError
 from nbformat.v4 import new_code_cell, new_notebook
 
-from langchain_openrouter_fallback._cli import main
+from langchain_openrouter_fallback._cli.main import main
 from tests.notebooks.runner import NOTEBOOKS, execute
 
 NAMES = ["quickstart", "drill", "litellm"]

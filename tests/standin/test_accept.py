@@ -18,7 +18,7 @@ from langchain_core.messages import AIMessage
 from pydantic import BaseModel
 
 from langchain_openrouter_fallback import ChatOpenRouterFallback, FallbacksExhaustedError
-from langchain_openrouter_fallback._health import circuit_key
+from langchain_openrouter_fallback._decisions.health import circuit_key
 from tests.standin import StandIn, completion, stream
 from tests.standin.test_timers_and_bodies import PRIMARY, SECONDARY, run
 

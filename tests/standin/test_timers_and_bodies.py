@@ -15,7 +15,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, message_chunk_to_message
 
 from langchain_openrouter_fallback import ChatOpenRouterFallback, FallbackChain
-from langchain_openrouter_fallback._run import DEFAULT_FIRST_TOKEN_TIMEOUT
+from langchain_openrouter_fallback._decisions.run import DEFAULT_FIRST_TOKEN_TIMEOUT
 from tests.standin import (
     FRAMINGS,
     Reply,

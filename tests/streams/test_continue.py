@@ -5,9 +5,13 @@ from __future__ import annotations
 import pytest
 
 from langchain_openrouter_fallback import FallbackChain, StreamInterruptedError
-from langchain_openrouter_fallback._chain import Link
+from langchain_openrouter_fallback._decisions.prefill import (
+    accepts_prefill,
+    continuation_body,
+    split_prefill,
+)
+from langchain_openrouter_fallback._definition.chain import Link
 from langchain_openrouter_fallback._errors import ErrorKind
-from langchain_openrouter_fallback._prefill import accepts_prefill, continuation_body, split_prefill
 from tests.streams.conftest import (
     PRIMARY,
     REPLY,

@@ -64,9 +64,9 @@ def test_opentelemetry_is_loaded_by_the_first_request_not_by_import():
 
         with Emulator() as emu:
             llm = ChatOpenRouterFallback(models=["openai/gpt-4o-mini"], api_key="k", base_url=emu.base_url)
-            before = "langchain_openrouter_fallback._otel" in sys.modules
+            before = "langchain_openrouter_fallback._face.otel" in sys.modules
             llm.invoke("hi")
-        print(before, "langchain_openrouter_fallback._otel" in sys.modules)
+        print(before, "langchain_openrouter_fallback._face.otel" in sys.modules)
         """
     )
     assert 0 == result.returncode, result.stderr[-3000:]

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from langchain_openrouter_fallback._conforms import first_violation
+from langchain_openrouter_fallback._decisions.conforms import first_violation
 from langchain_openrouter_fallback.decisions import CHECKS, reject
 from langchain_openrouter_fallback.wire import AttemptReader, Progress, SSEDecoder
 from tests.conftest import RECORDINGS

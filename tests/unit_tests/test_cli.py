@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 
 from langchain_openrouter_fallback import load_catalog
-from langchain_openrouter_fallback._cli import main
+from langchain_openrouter_fallback._cli.main import main
 from tests.conftest import EXAMPLE_CHAINS, serve_get
 
 

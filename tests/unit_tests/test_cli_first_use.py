@@ -12,10 +12,14 @@ import jsonschema
 import pytest
 import yaml
 
-from langchain_openrouter_fallback._chain import MAX_LINKS, StreamRecovery
-from langchain_openrouter_fallback._cli import main
-from langchain_openrouter_fallback._drill import STREAM_RECOVERY_MODES
-from langchain_openrouter_fallback._loader import MAX_FILE_BYTES, load_chains, load_document
+from langchain_openrouter_fallback._cli.drill import STREAM_RECOVERY_MODES
+from langchain_openrouter_fallback._cli.main import main
+from langchain_openrouter_fallback._definition.chain import MAX_LINKS, StreamRecovery
+from langchain_openrouter_fallback._definition.loader import (
+    MAX_FILE_BYTES,
+    load_chains,
+    load_document,
+)
 from tests.conftest import EXAMPLE_CHAINS, serve_get
 
 EXAMPLES = sorted(EXAMPLE_CHAINS.glob("*.*"))

@@ -10,9 +10,9 @@ import sys
 import pytest
 
 from langchain_openrouter_fallback import ChatOpenRouterFallback, FallbacksExhaustedError
-from langchain_openrouter_fallback._cli import main
-from langchain_openrouter_fallback._money import usd
-from langchain_openrouter_fallback._table import display_width, table
+from langchain_openrouter_fallback._cli.main import main
+from langchain_openrouter_fallback._cli.table import display_width, table
+from langchain_openrouter_fallback._decisions.money import usd
 from tests.conftest import EXAMPLE_CHAINS
 
 DEFAULT = str(EXAMPLE_CHAINS / "default.yaml")
@@ -63,7 +63,7 @@ def test_a_closed_pipe_ends_quietly():
     os.close(read_end)  # the reader is gone before anything is written
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "langchain_openrouter_fallback._cli", "validate", SEVERAL],
+            [sys.executable, "-m", "langchain_openrouter_fallback._cli.main", "validate", SEVERAL],
             stdout=write_end, stderr=subprocess.PIPE, text=True, check=False, timeout=60,
         )  # fmt: skip
     finally:

@@ -12,11 +12,9 @@ from typing import Any
 import pytest
 
 from langchain_openrouter_fallback import FallbackChain, StreamInterruptedError
-from langchain_openrouter_fallback._catalog import load_catalog
-from langchain_openrouter_fallback._chain import HedgePolicy
-from langchain_openrouter_fallback._health import default_registry
-from langchain_openrouter_fallback._plan import plan
-from langchain_openrouter_fallback._run import (
+from langchain_openrouter_fallback._decisions.health import default_registry
+from langchain_openrouter_fallback._decisions.plan import plan
+from langchain_openrouter_fallback._decisions.run import (
     Cancel,
     ChainRun,
     Finish,
@@ -26,6 +24,8 @@ from langchain_openrouter_fallback._run import (
     Show,
     Try,
 )
+from langchain_openrouter_fallback._definition.catalog import load_catalog
+from langchain_openrouter_fallback._definition.chain import HedgePolicy
 from langchain_openrouter_fallback.wire import AttemptFailure, AttemptReader, ErrorKind, SSEEvent
 
 CUT = AttemptFailure(ErrorKind.NETWORK, "connection reset")

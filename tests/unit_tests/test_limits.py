@@ -15,7 +15,7 @@ from langchain_openrouter_fallback import (
     FallbacksExhaustedError,
     load_chains,
 )
-from langchain_openrouter_fallback._cli import main
+from langchain_openrouter_fallback._cli.main import main
 
 ABSURD = [
     pytest.param(".inf", math.inf, id="inf"),

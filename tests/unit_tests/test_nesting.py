@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from langchain_openrouter_fallback._loader import MAX_DEPTH
+from langchain_openrouter_fallback._definition.loader import MAX_DEPTH
 from langchain_openrouter_fallback.emulator import ScenarioError, parse_scenario
 
 DEEP = 50_000
@@ -43,7 +43,7 @@ def deep_file(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
 @pytest.mark.parametrize("command", ["validate", "payloads"])
 def test_cli_refuses_deep_nesting_in_one_line(deep_file, command):
     """``validate`` and ``payloads`` print one error line naming the file and exit 2."""
-    result = _run("-m", "langchain_openrouter_fallback._cli", command, str(deep_file))
+    result = _run("-m", "langchain_openrouter_fallback._cli.main", command, str(deep_file))
     assert 2 == result.returncode, result.stderr[-500:]
     assert [f"error: {deep_file}: {TOO_DEEP}"] == result.stderr.splitlines()
     assert "" == result.stdout
@@ -69,10 +69,10 @@ def test_nesting_up_to_the_limit_is_accepted(tmp_path):
     inner = "[" * (MAX_DEPTH - 2) + "]" * (MAX_DEPTH - 2)  # the document and params are 2
     path = tmp_path / "ok.json"
     path.write_text('{"models": ["openai/gpt-4o-mini"], "params": {"x": ' + inner + "}}")
-    result = _run("-m", "langchain_openrouter_fallback._cli", "validate", str(path))
+    result = _run("-m", "langchain_openrouter_fallback._cli.main", "validate", str(path))
     assert 0 == result.returncode, result.stderr
     path.write_text('{"models": ["openai/gpt-4o-mini"], "params": {"x": [' + inner + "]}}")
-    result = _run("-m", "langchain_openrouter_fallback._cli", "validate", str(path))
+    result = _run("-m", "langchain_openrouter_fallback._cli.main", "validate", str(path))
     assert 2 == result.returncode
 
 

@@ -100,7 +100,7 @@ def test_light_commands_load_no_langchain_httpx_or_server(argv):
     args = [str(EXAMPLE_CHAINS / a) if a.endswith(".yaml") else a for a in argv]
     code = (
         "import contextlib, io\n"
-        "from langchain_openrouter_fallback._cli import main\n"
+        "from langchain_openrouter_fallback._cli.main import main\n"
         "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
         f"    assert 0 == main({args!r})\n"
     )

@@ -6,7 +6,10 @@ from hypothesis import given, strategies as st
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
 from langchain_openrouter_fallback import FallbackChain
-from langchain_openrouter_fallback._payload import MAX_MODELS_PER_REQUEST, to_openai_messages
+from langchain_openrouter_fallback._definition.payload import (
+    MAX_MODELS_PER_REQUEST,
+    to_openai_messages,
+)
 from tests.conftest import EXAMPLE_CHAINS
 
 MODELS = ["openai/gpt-4o", "anthropic/claude-haiku-4.5", "google/gemini-2.5-flash", "x-ai/grok-4"]

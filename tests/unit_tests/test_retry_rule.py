@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from langchain_openrouter_fallback import ErrorKind, RetryPolicy
-from langchain_openrouter_fallback._run import _retryable
+from langchain_openrouter_fallback._decisions.run import _retryable
 from langchain_openrouter_fallback.wire import AttemptFailure
 
 POLICY = RetryPolicy(on=frozenset({ErrorKind.TIMEOUT}))

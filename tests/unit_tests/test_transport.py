@@ -9,25 +9,25 @@ import httpx
 import pytest
 
 from langchain_openrouter_fallback import FallbackChain
-from langchain_openrouter_fallback._catalog import load_catalog
-from langchain_openrouter_fallback._clock import AttemptFailure, Progress
-from langchain_openrouter_fallback._errors import ErrorKind
-from langchain_openrouter_fallback._health import default_registry
-from langchain_openrouter_fallback._plan import plan
-from langchain_openrouter_fallback._run import (
+from langchain_openrouter_fallback._decisions.clock import AttemptFailure, Progress
+from langchain_openrouter_fallback._decisions.health import default_registry
+from langchain_openrouter_fallback._decisions.plan import plan
+from langchain_openrouter_fallback._decisions.run import (
     DEFAULT_ATTEMPT_TIMEOUT,
     DEFAULT_FIRST_TOKEN_TIMEOUT,
     DEFAULT_STALL_TIMEOUT,
     ChainRun,
     Try,
 )
-from langchain_openrouter_fallback._transport import (
+from langchain_openrouter_fallback._definition.catalog import load_catalog
+from langchain_openrouter_fallback._errors import ErrorKind
+from langchain_openrouter_fallback._wire.attempt import AttemptReader
+from langchain_openrouter_fallback._wire.transport import (
     SSEDecoder,
     SSEEvent,
     parse_json_body,
     retry_after_seconds,
 )
-from langchain_openrouter_fallback._wire_attempt import AttemptReader
 
 
 def feed(lines: list[str]) -> list[SSEEvent]:

@@ -47,7 +47,10 @@ def test_wire_loads_neither_langchain_nor_litellm():
     loaded = _loaded("import langchain_openrouter_fallback.wire")
     heavy = [m for m in loaded if m.split(".")[0] in ("langchain_core", "litellm", "openai")]
     assert [] == heavy
-    face = {"langchain_openrouter_fallback.chat_models", "langchain_openrouter_fallback._convert"}
+    face = {
+        "langchain_openrouter_fallback.chat_models",
+        "langchain_openrouter_fallback._face.convert",
+    }
     assert set() == face & set(loaded)
 
 

@@ -1,17 +1,17 @@
 """One streamed attempt's events as LangChain message chunks (the LangChain face of a stream).
 
 :class:`StreamAttempt` turns one attempt's events, read and classified by the try's
-:class:`~langchain_openrouter_fallback._wire_attempt.AttemptReader` (keep-alives never count
+:class:`~langchain_openrouter_fallback._wire.attempt.AttemptReader` (keep-alives never count
 as progress; a malformed event is skipped and noted; who served and the usage are kept
 there), into message chunks, handed to the run as
-:class:`~langchain_openrouter_fallback._run.Output` values. Reasoning deltas are output: they
-move the attempt's clock and reach the consumer as chunks with
+:class:`~langchain_openrouter_fallback._decisions.run.Output` values. Reasoning deltas are output:
+they move the attempt's clock and reach the consumer as chunks with
 ``additional_kwargs["reasoning_content"]`` (so a break after them is visible, like text);
 streamed ``reasoning_details`` are joined and put on the final chunk.
 
 What reaches the consumer and when (``stream_recovery``) is the run's decision
-(:class:`~langchain_openrouter_fallback._run.ChainRun`); :func:`shown_chunk` applies it to a
-chunk (a continuation does not repeat whitespace the consumer already has).
+(:class:`~langchain_openrouter_fallback._decisions.run.ChainRun`); :func:`shown_chunk` applies it
+to a chunk (a continuation does not repeat whitespace the consumer already has).
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessageChunk
 
-from langchain_openrouter_fallback._adapt import ToolAnswer
-from langchain_openrouter_fallback._convert import chunk_to_message, merge_reasoning_details
-from langchain_openrouter_fallback._run import Output
+from langchain_openrouter_fallback._decisions.adapt import ToolAnswer
+from langchain_openrouter_fallback._decisions.run import Output
+from langchain_openrouter_fallback._face.convert import chunk_to_message, merge_reasoning_details
 
 if TYPE_CHECKING:
     from langchain_openrouter_fallback._attempts import Attempt
-    from langchain_openrouter_fallback._clock import Progress
-    from langchain_openrouter_fallback._run import ChainRun, Try
-    from langchain_openrouter_fallback._transport import SSEEvent
-    from langchain_openrouter_fallback._wire_attempt import AttemptReader
+    from langchain_openrouter_fallback._decisions.clock import Progress
+    from langchain_openrouter_fallback._decisions.run import ChainRun, Try
+    from langchain_openrouter_fallback._wire.attempt import AttemptReader
+    from langchain_openrouter_fallback._wire.transport import SSEEvent
 
 __all__ = ["StreamAttempt", "fallback_metadata", "shown_chunk"]
 
@@ -49,7 +49,7 @@ class StreamAttempt:
     """Turns one attempt's checked SSE events into message chunks (the LangChain face).
 
     What the events say (who served, usage, cost, finish, output seen) is read and kept by
-    the try's :class:`~langchain_openrouter_fallback._wire_attempt.AttemptReader`.
+    the try's :class:`~langchain_openrouter_fallback._wire.attempt.AttemptReader`.
     """
 
     def __init__(self, action: Try[AttemptReader]) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from langchain_openrouter_fallback._accept import PRE_CONTENT_CHECKS
-from langchain_openrouter_fallback._adapt_report import budget_warnings
-from langchain_openrouter_fallback._table import plural, table
+from langchain_openrouter_fallback._cli.table import plural, table
+from langchain_openrouter_fallback._decisions.accept import PRE_CONTENT_CHECKS
+from langchain_openrouter_fallback._decisions.adapt_report import budget_warnings
 
 if TYPE_CHECKING:
-    from langchain_openrouter_fallback._catalog import Catalog
-    from langchain_openrouter_fallback._chain import FallbackChain, Link
+    from langchain_openrouter_fallback._definition.catalog import Catalog
+    from langchain_openrouter_fallback._definition.chain import FallbackChain, Link
 
 __all__ = ["ChainReport", "LinkRow", "accept_summary", "check_chain", "format_chain_report"]
 

@@ -15,7 +15,7 @@ from langchain_core.messages import AIMessageChunk
 
 if TYPE_CHECKING:
     from langchain_openrouter_fallback._attempts import Attempt
-    from langchain_openrouter_fallback._run import ChainRun
+    from langchain_openrouter_fallback._decisions.run import ChainRun
 
 __all__ = ["LIVE_KEY", "AttemptNews", "attempt_chunk"]
 

@@ -32,15 +32,15 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
+from langchain_openrouter_fallback._cli.table import table
 from langchain_openrouter_fallback._errors import ChainValidationError, OpenRouterFallbackError
-from langchain_openrouter_fallback._table import table
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from langchain_core.messages import BaseMessage
 
-    from langchain_openrouter_fallback._chain import FallbackChain
+    from langchain_openrouter_fallback._definition.chain import FallbackChain
     from langchain_openrouter_fallback.chat_models import ChatOpenRouterFallback
 
 __all__ = [
@@ -345,7 +345,7 @@ def _drive(
 def _with_stream_recovery(chain: FallbackChain, mode: str) -> FallbackChain:
     from typing import get_args  # noqa: PLC0415
 
-    from langchain_openrouter_fallback._chain import StreamRecovery  # noqa: PLC0415
+    from langchain_openrouter_fallback._definition.chain import StreamRecovery  # noqa: PLC0415
 
     if mode not in get_args(StreamRecovery):
         msg = f"unknown stream recovery {mode!r} (known: {', '.join(get_args(StreamRecovery))})"
@@ -403,14 +403,14 @@ def format_report(report: DrillReport) -> str:
 
 
 def _chains(path: str, name: str | None) -> list[FallbackChain]:
-    from langchain_openrouter_fallback._loader import load_chain, load_chains  # noqa: PLC0415
+    from langchain_openrouter_fallback._definition.loader import load_chain, load_chains  # noqa: PLC0415
 
     return list(load_chains(path).values()) if name is None else [load_chain(path, name=name)]
 
 
 def _scenario_file(path: str) -> dict[str, Any]:
     """The ``--scenario`` file, validated here so its errors name it (not ``<scenario>``)."""
-    from langchain_openrouter_fallback._loader import (  # noqa: PLC0415
+    from langchain_openrouter_fallback._definition.loader import (  # noqa: PLC0415
         load_document,
         validate_document,
     )

@@ -32,37 +32,45 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, Union
 
-from langchain_openrouter_fallback._accept import PRE_CONTENT_CHECKS, custom_rejection, reject
-from langchain_openrouter_fallback._attempt_limits import (
+from langchain_openrouter_fallback._attempts import Attempt, describe_attempts, reported_cost
+from langchain_openrouter_fallback._decisions.accept import (
+    PRE_CONTENT_CHECKS,
+    custom_rejection,
+    reject,
+)
+from langchain_openrouter_fallback._decisions.budget import Budget
+from langchain_openrouter_fallback._decisions.clock import AttemptFailure, Progress
+from langchain_openrouter_fallback._decisions.health import circuit_key
+from langchain_openrouter_fallback._decisions.prefill import (
+    accepts_prefill,
+    continuation_body,
+    split_prefill,
+)
+from langchain_openrouter_fallback._definition.attempt_limits import (
     DEFAULT_ATTEMPT_TIMEOUT,
     DEFAULT_FIRST_TOKEN_TIMEOUT,
     DEFAULT_STALL_TIMEOUT,
     attempt_limits,
 )
-from langchain_openrouter_fallback._attempts import Attempt, describe_attempts, reported_cost
-from langchain_openrouter_fallback._budget import Budget
-from langchain_openrouter_fallback._chain import TRANSIENT_STATUSES
-from langchain_openrouter_fallback._clock import AttemptFailure, Progress
+from langchain_openrouter_fallback._definition.chain import TRANSIENT_STATUSES
+from langchain_openrouter_fallback._definition.payload import stream_body
 from langchain_openrouter_fallback._errors import (
     ErrorKind,
     FallbacksExhaustedError,
     StreamInterruptedError,
     UnrecoverableError,
 )
-from langchain_openrouter_fallback._health import circuit_key
 from langchain_openrouter_fallback._log import logger
-from langchain_openrouter_fallback._payload import stream_body
-from langchain_openrouter_fallback._prefill import accepts_prefill, continuation_body, split_prefill
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
-    from langchain_openrouter_fallback._accept import Answer, CustomCheck
     from langchain_openrouter_fallback._attempts import Recovery
-    from langchain_openrouter_fallback._catalog import Catalog
-    from langchain_openrouter_fallback._chain import FallbackChain, RetryPolicy
-    from langchain_openrouter_fallback._health import HealthRegistry, Key
-    from langchain_openrouter_fallback._plan import Step
+    from langchain_openrouter_fallback._decisions.accept import Answer, CustomCheck
+    from langchain_openrouter_fallback._decisions.health import HealthRegistry, Key
+    from langchain_openrouter_fallback._decisions.plan import Step
+    from langchain_openrouter_fallback._definition.catalog import Catalog
+    from langchain_openrouter_fallback._definition.chain import FallbackChain, RetryPolicy
     from langchain_openrouter_fallback.telemetry import RunObserver
 
 __all__ = [
@@ -246,7 +254,8 @@ class ChainRun(Generic[R]):
         """Prepare a run; nothing is sent until a driver asks for :meth:`next`.
 
         ``endpoint`` is the base URL requests go to: with the model ids, it names the
-        circuits this run consults (:func:`~langchain_openrouter_fallback._health.circuit_key`).
+        circuits this run consults
+        (:func:`~langchain_openrouter_fallback._decisions.health.circuit_key`).
         ``reader`` makes the reader of each try's response (the wire's, given by the driver).
         ``default_*`` are the limits for links that set none of their own (a link's value
         wins; without either, the ``DEFAULT_*`` constants apply). Before an answer is

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from langchain_openrouter_fallback._chain import FallbackChain, Link
+    from langchain_openrouter_fallback._definition.chain import FallbackChain, Link
 
 __all__ = [
     "MAX_MODELS_PER_REQUEST",

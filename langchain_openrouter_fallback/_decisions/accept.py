@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias, get_args
+from typing import TYPE_CHECKING, Any, TypeAlias, get_args
 
-from langchain_openrouter_fallback._conforms import first_violation
+from langchain_openrouter_fallback._decisions.conforms import first_violation
+from langchain_openrouter_fallback._definition.chain import CheckName
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -28,7 +29,6 @@ __all__ = [
     "reject",
 ]
 
-CheckName = Literal["non_empty", "no_refusal", "complete", "schema"]
 CustomCheck: TypeAlias = "Callable[[Any], str | None]"
 """A check of the caller's: given the answer (the chat model's ``AIMessage``), the reason to
 reject it, or ``None`` (or ``""``) to accept."""

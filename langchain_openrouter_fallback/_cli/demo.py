@@ -12,16 +12,16 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from langchain_openrouter_fallback._catalog import load_catalog
-from langchain_openrouter_fallback._drill import (
+from langchain_openrouter_fallback._cli.drill import (
     DrillOptions,
     FaultSpec,
     format_report,
     run_drill,
 )
-from langchain_openrouter_fallback._examples import example_path
-from langchain_openrouter_fallback._loader import load_chains
-from langchain_openrouter_fallback._report import check_chain, format_chain_report
+from langchain_openrouter_fallback._cli.report import check_chain, format_chain_report
+from langchain_openrouter_fallback._definition.catalog import load_catalog
+from langchain_openrouter_fallback._definition.examples import example_path
+from langchain_openrouter_fallback._definition.loader import load_chains
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from langchain_openrouter_fallback._chain import Link
+    from langchain_openrouter_fallback._definition.chain import Link
 
 __all__ = [
     "DEFAULT_ATTEMPT_TIMEOUT",

@@ -1,8 +1,8 @@
 """The drivers: run a chain over the transport, sync and async, whole responses and streams.
 
-Every decision is :class:`~langchain_openrouter_fallback._run.ChainRun`'s. A driver loop
+Every decision is :class:`~langchain_openrouter_fallback._decisions.run.ChainRun`'s. A driver loop
 (:meth:`Executor._drive`, :meth:`Executor._adrive`) performs the run's actions: it starts
-tries on lanes (:mod:`~langchain_openrouter_fallback._lanes`: inline, or side by side when
+tries on lanes (:mod:`~langchain_openrouter_fallback._wire.lanes`: inline, or side by side when
 the chain hedges), sleeps, stops losers, and reports each lane event back to the run (an
 output, the end of a response, a failure). ``invoke``/``stream`` and their async twins only
 say what an attempt's work is and turn what the run shows into LangChain messages.
@@ -15,12 +15,9 @@ import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
-from langchain_openrouter_fallback._adapt import answer_from_tool
-from langchain_openrouter_fallback._clock import AttemptFailure
-from langchain_openrouter_fallback._convert import completion_to_message
-from langchain_openrouter_fallback._lanes import END, AsyncInline, Inline, Tasks, Threads
-from langchain_openrouter_fallback._live import AttemptNews
-from langchain_openrouter_fallback._run import (
+from langchain_openrouter_fallback._decisions.adapt import answer_from_tool
+from langchain_openrouter_fallback._decisions.clock import AttemptFailure
+from langchain_openrouter_fallback._decisions.run import (
     Cancel,
     ChainRun,
     Finish,
@@ -30,11 +27,14 @@ from langchain_openrouter_fallback._run import (
     Try,
     Wait,
 )
-from langchain_openrouter_fallback._streaming import (
+from langchain_openrouter_fallback._face.convert import completion_to_message
+from langchain_openrouter_fallback._face.live import AttemptNews
+from langchain_openrouter_fallback._face.streaming import (
     StreamAttempt,
     fallback_metadata,
     shown_chunk,
 )
+from langchain_openrouter_fallback._wire.lanes import END, AsyncInline, Inline, Tasks, Threads
 
 if TYPE_CHECKING:
     from collections.abc import (
@@ -49,9 +49,9 @@ if TYPE_CHECKING:
     from langchain_core.messages import AIMessage, AIMessageChunk
 
     from langchain_openrouter_fallback._attempts import Attempt
-    from langchain_openrouter_fallback._lanes import Event
-    from langchain_openrouter_fallback._transport import Transport
-    from langchain_openrouter_fallback._wire_attempt import AttemptReader
+    from langchain_openrouter_fallback._wire.attempt import AttemptReader
+    from langchain_openrouter_fallback._wire.lanes import Event
+    from langchain_openrouter_fallback._wire.transport import Transport
 
     Run = ChainRun[AttemptReader]
     Attempting = Try[AttemptReader]

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from langchain_core.language_models import ModelProfile
 
 if TYPE_CHECKING:
-    from langchain_openrouter_fallback._catalog import Catalog, ModelInfo
-    from langchain_openrouter_fallback._chain import FallbackChain
+    from langchain_openrouter_fallback._definition.catalog import Catalog, ModelInfo
+    from langchain_openrouter_fallback._definition.chain import FallbackChain
 
 __all__ = ["chain_profile"]
 

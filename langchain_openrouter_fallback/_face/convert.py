@@ -19,12 +19,12 @@ from langchain_core.messages import (
 )
 from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
 
-from langchain_openrouter_fallback._clock import AttemptFailure
+from langchain_openrouter_fallback._decisions.clock import AttemptFailure
 from langchain_openrouter_fallback._errors import ErrorKind
-from langchain_openrouter_fallback._wire_attempt import usable_choice
+from langchain_openrouter_fallback._wire.attempt import usable_choice
 
 if TYPE_CHECKING:
-    from langchain_openrouter_fallback._wire_attempt import Delta
+    from langchain_openrouter_fallback._wire.attempt import Delta
 
 __all__ = [
     "chunk_to_message",
@@ -162,7 +162,7 @@ def completion_to_message(body: Any, choice: dict[str, Any] | None = None) -> AI
 
 
 def chunk_to_message(checked: Delta) -> AIMessageChunk:
-    """One checked stream chunk (see :class:`~._wire_attempt.AttemptReader`) -> message chunk.
+    """One checked stream chunk (see ``AttemptReader``) -> message chunk.
 
     The chunk carries content, reasoning, tool-call deltas and usage; who-served metadata is
     attached once, to the final chunk, by the caller (LangChain concatenates string metadata).

@@ -35,17 +35,16 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from langchain_openrouter_fallback._accept import CheckName
-from langchain_openrouter_fallback._catalog import load_catalog
+from langchain_openrouter_fallback._definition.catalog import load_catalog
+from langchain_openrouter_fallback._definition.payload import server_payloads
+from langchain_openrouter_fallback._definition.provider import ProviderPreferences
 from langchain_openrouter_fallback._errors import ErrorKind
-from langchain_openrouter_fallback._payload import server_payloads
-from langchain_openrouter_fallback._provider import ProviderPreferences
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
 
-    from langchain_openrouter_fallback._catalog import Catalog
+    from langchain_openrouter_fallback._definition.catalog import Catalog
 
 __all__ = [
     "CAPABILITIES",
@@ -53,6 +52,7 @@ __all__ = [
     "MAX_SECONDS",
     "TRANSIENT_STATUSES",
     "BreakerPolicy",
+    "CheckName",
     "FallbackChain",
     "HedgePolicy",
     "Link",
@@ -82,6 +82,8 @@ _Usd = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 StreamRecovery = Literal["raise", "buffer", "continue"]
 """What a stream does when it breaks after content reached the consumer."""
+CheckName = Literal["non_empty", "no_refusal", "complete", "schema"]
+"""The named ``accept`` checks (what each one rejects: ``_decisions/accept.py``)."""
 
 DEFAULT_BREAKER_COOLDOWN = 30.0
 DEFAULT_BREAKER_FAILURES = 3
@@ -464,6 +466,6 @@ class FallbackChain(_Strict):
             name: which chain, when the file holds several under ``chains:``.
         """
         # The loader validates into this class, so it is imported here, not at the top.
-        from langchain_openrouter_fallback._loader import load_chain  # noqa: PLC0415
+        from langchain_openrouter_fallback._definition.loader import load_chain  # noqa: PLC0415
 
         return load_chain(path, name=name)

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from langchain_openrouter_fallback._attempts import reported_cost
-from langchain_openrouter_fallback._money import usd
-from langchain_openrouter_fallback._plan import estimate_tokens
+from langchain_openrouter_fallback._decisions.money import usd
+from langchain_openrouter_fallback._decisions.plan import estimate_tokens
 
 if TYPE_CHECKING:
-    from langchain_openrouter_fallback._catalog import Catalog, ModelInfo
-    from langchain_openrouter_fallback._plan import Step
+    from langchain_openrouter_fallback._decisions.plan import Step
+    from langchain_openrouter_fallback._definition.catalog import Catalog, ModelInfo
 
 __all__ = ["Budget", "WorstCase", "reported_cost", "worst_case"]
 

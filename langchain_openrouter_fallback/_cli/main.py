@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from langchain_openrouter_fallback._catalog import default_cache_path
-from langchain_openrouter_fallback._endpoint import http_url, url_problem
+from langchain_openrouter_fallback._definition.catalog import default_cache_path
+from langchain_openrouter_fallback._definition.endpoint import http_url, url_problem
 from langchain_openrouter_fallback._errors import OpenRouterFallbackError
 
 if TYPE_CHECKING:
@@ -36,8 +36,8 @@ _SIGPIPE_EXIT = 141
 _PLUGINS = (
     ("langchain_openrouter_fallback.emulator._cli", "uvicorn"),
     ("litellm_config._cli", None),
-    ("langchain_openrouter_fallback._drill", None),
-    ("langchain_openrouter_fallback._notebooks", None),
+    ("langchain_openrouter_fallback._cli.drill", None),
+    ("langchain_openrouter_fallback._cli.notebooks", None),
 )
 
 
@@ -46,13 +46,13 @@ class _CatalogRefreshError(OpenRouterFallbackError):
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from langchain_openrouter_fallback._adapt_report import adaptation_lines  # noqa: PLC0415
-    from langchain_openrouter_fallback._catalog import load_catalog  # noqa: PLC0415
-    from langchain_openrouter_fallback._loader import load_chains  # noqa: PLC0415
-    from langchain_openrouter_fallback._report import (  # noqa: PLC0415
+    from langchain_openrouter_fallback._cli.report import (  # noqa: PLC0415
         check_chain,
         format_chain_report,
     )
+    from langchain_openrouter_fallback._decisions.adapt_report import adaptation_lines  # noqa: PLC0415
+    from langchain_openrouter_fallback._definition.catalog import load_catalog  # noqa: PLC0415
+    from langchain_openrouter_fallback._definition.loader import load_chains  # noqa: PLC0415
 
     catalog = load_catalog()
     clean, failed = True, 0
@@ -76,7 +76,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_payloads(args: argparse.Namespace) -> int:
-    from langchain_openrouter_fallback._loader import load_chains  # noqa: PLC0415
+    from langchain_openrouter_fallback._definition.loader import load_chains  # noqa: PLC0415
 
     messages = [{"role": "user", "content": args.message}]
     documents = [
@@ -93,7 +93,7 @@ def _cmd_payloads(args: argparse.Namespace) -> int:
 
 
 def _cmd_schema(_args: argparse.Namespace) -> int:
-    from langchain_openrouter_fallback._schema import document_schema  # noqa: PLC0415
+    from langchain_openrouter_fallback._definition.schema import document_schema  # noqa: PLC0415
 
     print(json.dumps(document_schema(), indent=2))
     return 0
@@ -133,7 +133,7 @@ def _fetch_models(url: str, timeout: float) -> tuple[bytes, dict[str, Any]]:
 
 def _seconds(text: str) -> float:
     """``argparse`` type of a time limit: finite, more than 0, at most ``MAX_SECONDS``."""
-    from langchain_openrouter_fallback._chain import MAX_SECONDS  # noqa: PLC0415
+    from langchain_openrouter_fallback._definition.chain import MAX_SECONDS  # noqa: PLC0415
 
     try:
         value = float(text)
@@ -146,7 +146,7 @@ def _seconds(text: str) -> float:
 
 
 def _cmd_catalog_refresh(args: argparse.Namespace) -> int:
-    from langchain_openrouter_fallback._catalog import Catalog  # noqa: PLC0415
+    from langchain_openrouter_fallback._definition.catalog import Catalog  # noqa: PLC0415
 
     base_url = args.base_url or os.environ.get("OPENROUTER_BASE_URL") or DEFAULT_BASE_URL
     url = f"{base_url.rstrip('/')}/models"

@@ -6,7 +6,7 @@
 
 - classifies what is wrong (an ``error`` object in a 200, ``choices: null``, a body that is
   not a completion, a stream cut before its ``finish_reason``) into an
-  :class:`~langchain_openrouter_fallback._clock.AttemptFailure`, the same way for a
+  :class:`~langchain_openrouter_fallback._decisions.clock.AttemptFailure`, the same way for a
   whole response, a stream, and a whole body answering a stream;
 - records who served (``model``, ``provider``, ``id``), the usage and its ``cost`` before
   any failure is raised, so a failed attempt's cost is never lost;
@@ -21,14 +21,14 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from langchain_openrouter_fallback._accept import Answer
 from langchain_openrouter_fallback._attempts import reported_cost
-from langchain_openrouter_fallback._clock import AttemptFailure
+from langchain_openrouter_fallback._decisions.accept import Answer
+from langchain_openrouter_fallback._decisions.clock import AttemptFailure
 from langchain_openrouter_fallback._errors import ErrorKind, classify, error_message
 
 if TYPE_CHECKING:
-    from langchain_openrouter_fallback._clock import Progress
-    from langchain_openrouter_fallback._transport import SSEEvent
+    from langchain_openrouter_fallback._decisions.clock import Progress
+    from langchain_openrouter_fallback._wire.transport import SSEEvent
 
 __all__ = [
     "FINISH_GRACE",

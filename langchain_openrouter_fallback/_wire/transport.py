@@ -1,7 +1,7 @@
 """HTTP to OpenRouter: pooled httpx clients, lenient JSON, SSE with keep-alives, hard deadlines.
 
-Every attempt runs under its :class:`~langchain_openrouter_fallback._clock.Progress`, the one
-clock of the attempt (a whole-attempt deadline plus optional first-token and stall limits),
+Every attempt runs under its :class:`~langchain_openrouter_fallback._decisions.clock.Progress`, the
+one clock of the attempt (a whole-attempt deadline plus optional first-token and stall limits),
 which this module enforces. Only output (content, tool calls or reasoning, reported by the
 caller through ``Progress.token``) moves the clock; SSE comments such as
 ``: OPENROUTER PROCESSING`` and whitespace padding never do. httpx's own
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from langchain_openrouter_fallback._clock import AttemptFailure, Limit, Progress
+from langchain_openrouter_fallback._decisions.clock import AttemptFailure, Limit, Progress
 from langchain_openrouter_fallback._errors import ErrorKind, classify_exception
 
 if TYPE_CHECKING:

@@ -34,7 +34,7 @@ from langchain_openrouter_fallback._log import logger
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
-    from langchain_openrouter_fallback._chain import BreakerPolicy, Link
+    from langchain_openrouter_fallback._definition.chain import BreakerPolicy, Link
 
 __all__ = [
     "BackendUnavailableError",
@@ -288,7 +288,7 @@ class HealthRegistry:
 
     def record_success(self, key: Key, policy: BreakerPolicy | None = None) -> None:
         """The link served: close its circuit."""
-        from langchain_openrouter_fallback._chain import BreakerPolicy  # noqa: PLC0415 - cycle
+        from langchain_openrouter_fallback._definition.chain import BreakerPolicy  # noqa: PLC0415 - cycle
 
         policy = policy or BreakerPolicy()
         if policy.enabled:
@@ -340,7 +340,7 @@ def shared_registry(url: str) -> HealthRegistry:
         registry = _SHARED.get(url)
         if registry is None:
             # Optional extra: imported only when a chain asks for shared state.
-            from langchain_openrouter_fallback._health_redis import RedisBackend  # noqa: PLC0415
+            from langchain_openrouter_fallback._decisions.health_redis import RedisBackend  # noqa: PLC0415
 
             try:
                 registry = HealthRegistry(RedisBackend(url))

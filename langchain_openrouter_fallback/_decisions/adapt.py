@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     # Typing only: adapting a body (validate, payloads) must not import LangChain.
     from langchain_core.messages import AIMessage, AIMessageChunk
 
-    from langchain_openrouter_fallback._catalog import ModelInfo
+    from langchain_openrouter_fallback._definition.catalog import ModelInfo
 
 __all__ = [
     "Adaptation",

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from langchain_openrouter_fallback._adapt import structured_output_route
-from langchain_openrouter_fallback._budget import worst_case
-from langchain_openrouter_fallback._money import usd
-from langchain_openrouter_fallback._payload import link_payload
-from langchain_openrouter_fallback._plan import Step, adapt_for
-from langchain_openrouter_fallback._prefill import rejects_prefill
+from langchain_openrouter_fallback._decisions.adapt import structured_output_route
+from langchain_openrouter_fallback._decisions.budget import worst_case
+from langchain_openrouter_fallback._decisions.money import usd
+from langchain_openrouter_fallback._decisions.plan import Step, adapt_for
+from langchain_openrouter_fallback._decisions.prefill import rejects_prefill
+from langchain_openrouter_fallback._definition.payload import link_payload
 
 if TYPE_CHECKING:
-    from langchain_openrouter_fallback._adapt import StructuredOutputRoute
-    from langchain_openrouter_fallback._catalog import Catalog, ModelInfo
-    from langchain_openrouter_fallback._chain import FallbackChain, Link
+    from langchain_openrouter_fallback._decisions.adapt import StructuredOutputRoute
+    from langchain_openrouter_fallback._definition.catalog import Catalog, ModelInfo
+    from langchain_openrouter_fallback._definition.chain import FallbackChain, Link
 
 __all__ = ["adaptation_lines", "budget_warnings"]
 

@@ -35,9 +35,9 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Span
 
     from langchain_openrouter_fallback._attempts import Attempt
-    from langchain_openrouter_fallback._clock import AttemptFailure
-    from langchain_openrouter_fallback._run import ChainRun, Try
-    from langchain_openrouter_fallback._wire_attempt import AttemptReader
+    from langchain_openrouter_fallback._decisions.clock import AttemptFailure
+    from langchain_openrouter_fallback._decisions.run import ChainRun, Try
+    from langchain_openrouter_fallback._wire.attempt import AttemptReader
 
 __all__ = ["PREFIX", "RunWatch", "record_attempt"]
 

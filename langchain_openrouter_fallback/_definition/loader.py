@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, get_args
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from langchain_openrouter_fallback._chain import MAX_LINKS, FallbackChain
+from langchain_openrouter_fallback._definition.chain import MAX_LINKS, FallbackChain
+from langchain_openrouter_fallback._definition.lines import line_finder, no_lines
 from langchain_openrouter_fallback._errors import ChainValidationError
-from langchain_openrouter_fallback._lines import line_finder, no_lines
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

@@ -1,7 +1,7 @@
 """Where attempts run while the run decides: one at a time inline, or hedged side by side.
 
-A driver starts each :class:`~langchain_openrouter_fallback._run.Try` on its lanes with the
-work that reads it (an iterator of outputs that raises ``AttemptFailure`` when the attempt
+A driver starts each :class:`~langchain_openrouter_fallback._decisions.run.Try` on its lanes with
+the work that reads it (an iterator of outputs that raises ``AttemptFailure`` when the attempt
 fails) and asks for the next event, ``(try, item)``: an output, :data:`END`, or the failure.
 ``None`` means nothing came ``within`` the wait (or only news from a stopped lane).
 
@@ -24,12 +24,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from langchain_openrouter_fallback._clock import AttemptFailure
+from langchain_openrouter_fallback._decisions.clock import AttemptFailure
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
-    from langchain_openrouter_fallback._run import Output, Try
+    from langchain_openrouter_fallback._decisions.run import Output, Try
 
 __all__ = ["END", "AsyncInline", "Event", "Inline", "Tasks", "Threads"]
 

@@ -1,7 +1,7 @@
 """Breaker state in Redis, shared by every process that names the same ``shared_state`` URL.
 
 Each circuit is one hash, ``orfb:breaker:<endpoint>:<upstream>`` (the identity in-process
-state uses, :func:`~langchain_openrouter_fallback._health.circuit_key`), with fields ``f``
+state uses, :func:`~langchain_openrouter_fallback._decisions.health.circuit_key`), with fields ``f``
 (consecutive failures), ``u`` (open until, ms on the Redis clock; absent or 0 when closed),
 ``p`` (``1`` while a half-open probe is out) and ``ws``/``wc``/``wf`` (failure-rate window
 start, calls, failures). Every operation is one ``EVALSHA`` of :data:`BREAKER_LUA`, so
@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from langchain_openrouter_fallback._health import (
+from langchain_openrouter_fallback._decisions.health import (
     BackendUnavailableError,
     BreakerState,
     Circuit,
@@ -26,7 +26,7 @@ from langchain_openrouter_fallback._health import (
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from langchain_openrouter_fallback._chain import BreakerPolicy
+    from langchain_openrouter_fallback._definition.chain import BreakerPolicy
 
 __all__ = ["BREAKER_LUA", "DEFAULT_PREFIX", "DEFAULT_SOCKET_TIMEOUT", "RedisBackend"]
 
@@ -97,7 +97,7 @@ def _ms(seconds: float) -> int:
 
 
 class RedisBackend:
-    """A :class:`~langchain_openrouter_fallback._health.HealthBackend` in Redis."""
+    """A :class:`~langchain_openrouter_fallback._decisions.health.HealthBackend` in Redis."""
 
     def __init__(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_openrouter_fallback._chain import FallbackChain
+from langchain_openrouter_fallback._definition.chain import FallbackChain
 
 __all__ = ["SCHEMA_DIALECT", "document_schema"]
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from langchain_openrouter_fallback._chain import Link
+    from langchain_openrouter_fallback._definition.chain import Link
 
 __all__ = [
     "VENDOR_DEFAULTS",

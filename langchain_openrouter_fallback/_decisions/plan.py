@@ -1,6 +1,7 @@
 """Chain + request -> the ordered steps to try (client: one link each; server: groups of <= 3).
 
-Each step's body is first adapted to its link (:mod:`~langchain_openrouter_fallback._adapt`:
+Each step's body is first adapted to its link
+(:mod:`~langchain_openrouter_fallback._decisions.adapt`:
 structured output, ``tool_choice``, ``max_tokens``, unsupported fields, prefill). Then
 capability-aware skipping: a request that, adapted, still needs tools, images or a JSON schema
 skips links the catalog says lack them, and a prompt whose estimated size exceeds a link's
@@ -14,14 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
-from langchain_openrouter_fallback._adapt import Adaptation, CatalogLimits, adapt
-from langchain_openrouter_fallback._payload import group_links, link_payload
-from langchain_openrouter_fallback._prefill import rejects_prefill
+from langchain_openrouter_fallback._decisions.adapt import Adaptation, CatalogLimits, adapt
+from langchain_openrouter_fallback._decisions.prefill import rejects_prefill
+from langchain_openrouter_fallback._definition.payload import group_links, link_payload
 
 if TYPE_CHECKING:
-    from langchain_openrouter_fallback._adapt import Adapted
-    from langchain_openrouter_fallback._catalog import Catalog
-    from langchain_openrouter_fallback._chain import FallbackChain, Link
+    from langchain_openrouter_fallback._decisions.adapt import Adapted
+    from langchain_openrouter_fallback._definition.catalog import Catalog
+    from langchain_openrouter_fallback._definition.chain import FallbackChain, Link
 
 __all__ = [
     "CHARS_PER_TOKEN",

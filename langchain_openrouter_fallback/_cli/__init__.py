@@ -1,0 +1,1 @@
+"""The ``openrouter-fallback`` command: validate, payloads, schema, drill, demo, notebooks."""
