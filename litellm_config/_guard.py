@@ -155,7 +155,7 @@ class GuardTransport(httpx.AsyncBaseTransport):
         if failure is not None:
             seen.failed(failure, reader)
             return httpx.ByteStream(data)  # not a usable completion: LiteLLM's to judge
-        rejection = reject(self._limits.accept, reader.answer, _json_body(request))
+        rejection = reject(self._limits.accept, reader.answer)  # no schema check here
         if rejection is not None:
             failure = AttemptFailure(
                 ErrorKind.REJECTED, f"rejected: {rejection}", check=rejection.check
@@ -178,17 +178,12 @@ def _parse_whole(data: bytes, progress: Progress) -> tuple[AttemptReader, Attemp
     return reader, None
 
 
-def _json_body(request: httpx.Request) -> dict[str, object] | None:
+def _wants_stream(request: httpx.Request) -> bool:
     try:
         body = json.loads(request.content)
     except (httpx.RequestNotRead, ValueError):
-        return None
-    return body if isinstance(body, dict) else None
-
-
-def _wants_stream(request: httpx.Request) -> bool:
-    body = _json_body(request)
-    return body is not None and body.get("stream") is True
+        return False
+    return isinstance(body, dict) and body.get("stream") is True
 
 
 def _is_event_stream(response: httpx.Response) -> bool:

@@ -8,7 +8,7 @@ Custom checks (a Python callable taking the ``AIMessage``) are the chat model's 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias, get_args
 
 from langchain_openrouter_fallback._decisions.conforms import first_violation
@@ -42,19 +42,32 @@ GUARD_CHECKS: frozenset[str] = frozenset({"non_empty", "no_refusal", "complete"}
 
 @dataclass(slots=True)
 class Answer:
-    """What an upstream answered, as far as the checks need it (filled while reading)."""
+    """What an upstream answered, as far as the checks need it (filled while reading).
 
-    text: str = ""
-    tool_calls: list[tuple[str, str]] | None = None
-    """``(name, arguments JSON)`` per tool call, in order."""
+    Pieces are kept as they arrive and joined only when a check asks: a long stream costs
+    one append per delta, not a copy of everything so far.
+    """
+
     refusal: str | None = None
     finish_reason: str | None = None
+    _text: list[str] = field(default_factory=list)
+    _calls: list[tuple[list[str], list[str]]] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """The text answered so far."""
+        return "".join(self._text)
+
+    @property
+    def tool_calls(self) -> list[tuple[str, str]] | None:
+        """``(name, arguments JSON)`` per tool call, in order (``None``: no tool call)."""
+        return [("".join(n), "".join(a)) for n, a in self._calls] if self._calls else None
 
     def add_delta(self, delta: Mapping[str, Any]) -> None:
         """Accumulate one stream delta (or a whole ``message``)."""
         content = delta.get("content")
-        if isinstance(content, str):
-            self.text += content
+        if isinstance(content, str) and content:
+            self._text.append(content)
         refusal = delta.get("refusal")
         if isinstance(refusal, str) and refusal:
             self.refusal = (self.refusal or "") + refusal
@@ -64,18 +77,16 @@ class Answer:
     def _add_call(self, call: Any) -> None:
         if not isinstance(call, dict):
             return
-        calls = self.tool_calls = self.tool_calls or []
+        calls = self._calls
         function = call.get("function") or {}
         index = call.get("index", len(calls) if call.get("id") else len(calls) - 1)
         if not isinstance(index, int) or index < 0:
             index = len(calls)
         while len(calls) <= index:
-            calls.append(("", ""))
-        name, arguments = calls[index]
-        calls[index] = (
-            name + (function.get("name") or ""),
-            arguments + (function.get("arguments") or ""),
-        )
+            calls.append(([], []))
+        names, arguments = calls[index]
+        names.append(function.get("name") or "")
+        arguments.append(function.get("arguments") or "")
 
 
 @dataclass(frozen=True, slots=True)
