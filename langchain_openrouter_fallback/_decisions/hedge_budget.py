@@ -13,6 +13,8 @@ import threading
 
 __all__ = ["HedgeBudgets"]
 
+_EPSILON = 1e-9
+
 
 def capacity(budget: float) -> float:
     """Most tokens the bucket of ``budget`` holds."""
@@ -38,9 +40,9 @@ class HedgeBudgets:
         """Whether a hedge of ``chain`` may start now (it takes a token if so)."""
         with self._lock:
             held = self._tokens.get(chain, 0.0)
-            if held < 1.0:
+            if held < 1.0 - _EPSILON:  # ten requests of 0.1 add up to 0.9999999999999999
                 return False
-            self._tokens[chain] = held - 1.0
+            self._tokens[chain] = max(0.0, held - 1.0)
             return True
 
     def tokens(self, chain: str) -> float:
