@@ -21,6 +21,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.trace import ProxyTracerProvider, SpanKind, StatusCode
 
 from langchain_openrouter_fallback import telemetry
+from langchain_openrouter_fallback._decisions.clock import LIMIT_FIELDS
 from langchain_openrouter_fallback._errors import (
     FallbacksExhaustedError,
     StreamInterruptedError,
@@ -220,13 +221,10 @@ def _response_attributes(attributes: dict[str, Any], reader: AttemptReader | Non
         attributes["gen_ai.usage.output_tokens"] = completion
 
 
-_LIMIT_FIELDS = {"total": "timeout", "first_token": "first_token_timeout", "stall": "stall_timeout"}
-
-
 def _limit_attributes(attempt: Attempt, limit: str) -> dict[str, Any]:
     """The limit that fired: its name, its seconds, and ``learned``/``cold`` when ``auto``."""
     attributes: dict[str, Any] = {PREFIX + "limit": limit}
-    name = _LIMIT_FIELDS.get(limit, "")
+    name = LIMIT_FIELDS.get(limit, "")
     if name in attempt.limits:
         attributes[PREFIX + "limit_seconds"] = attempt.limits[name]
     if name in attempt.auto_limits:
