@@ -17,7 +17,10 @@ chat model's own clock and response reader, from the public wire seam
   fallback's stream would reach the client instead), and the client never sees the failed
   link: not its bytes, not its ``x-litellm-model-id``;
 - after content, a stall, a cut without ``finish_reason`` or an in-band error is raised into
-  LiteLLM's stream, which the proxy turns into an error event (never a truncated success).
+  LiteLLM's stream, which the proxy turns into an error event (never a truncated success);
+- an ``auto`` limit is what this proxy worker learned of the upstream from the attempts that
+  served (``cold`` until enough did), resolved as the chat model does
+  (:mod:`litellm_config._learning`).
 
 Nothing here imports litellm or LangChain: the exceptions a stream raises come from the
 plugin's :class:`StreamFailureHook`, and events are read as plain values. With

@@ -25,7 +25,16 @@ from langchain_openrouter_fallback.definition import (
 )
 from litellm_config._learning import BOOK, attempt_clock
 from litellm_config._limits import LinkLimits
-from tests.litellm_config.conftest import TEST_KEY, P, S, answer_of, chain
+from tests.litellm_config.conftest import (
+    AUTO_CHAIN,
+    AUTO_FIRST_TOKEN,
+    TEST_KEY,
+    P,
+    S,
+    answer_of,
+    ask,
+    chain,
+)
 from tests.litellm_config.test_plugin import _stream_with_plugin
 from tests.standin import completion, stream
 
@@ -34,7 +43,7 @@ if TYPE_CHECKING:
 
     from tests.standin import StandIn
 
-LEARNING = {"auto": {"floor": 0.3, "ceiling": 2, "min_samples": 3}}
+LEARNING = AUTO_FIRST_TOKEN
 LATE = {"keepalives": 25, "keepalive_gap": 0.2}
 """About 5 s of keep-alives before the first word: past any learned limit, within the cold one."""
 
@@ -272,3 +281,26 @@ async def test_a_learned_timeout_leaves_a_padded_json_answer(litellm, standin, m
     standin.script(P, completion("late answer", model=P, padding=25, padding_gap=0.2))
     assert answer_of(S) == await _complete_with_plugin(litellm, kwargs)
     assert [P, S] == standin.models_seen()
+
+
+# -- a real proxy process learns --------------------------------------------------------------
+
+
+@pytest.mark.litellm
+@pytest.mark.timeout(300)
+def test_the_proxy_learns_per_worker(client, standin):
+    """`litellm --config` with the generated chain ``a``: two fast streams are not enough, so the
+    slow primary still serves (cold 15 s); that makes three, and the next slow one is left."""
+    for _ in range(2):
+        assert answer_of(P) == ask(client, stream=True, chain=AUTO_CHAIN).text
+    standin.script(P, stream(["late answer"], model=P, **LATE))
+    cold = ask(client, stream=True, chain=AUTO_CHAIN)
+    assert ("late answer", f"{AUTO_CHAIN}/primary") == (cold.text, cold.link)
+    standin.clear()
+    standin.script(P, stream(["late answer"], model=P, **LATE))
+    learned = ask(client, stream=True, chain=AUTO_CHAIN)
+    assert (answer_of(S), None, f"{AUTO_CHAIN}/secondary") == (
+        learned.text, learned.error, learned.link,
+    )  # fmt: skip
+    assert [P, S] == standin.models_seen()
+    assert learned.seconds < DEFAULT_FIRST_TOKEN_TIMEOUT
