@@ -258,8 +258,8 @@ def _ignored(chain: FallbackChain) -> list[Finding]:
 def _server_group_losses(chain: FallbackChain) -> list[Finding]:
     lost: list[Finding] = []
     for group in group_links(chain):
-        # A group's attempt timeout is the sum of its links' when every link sets one.
-        summed = all(link.timeout for link in group)
+        # A group's attempt timeout is the sum of its links' when every link sets a number.
+        summed = all(isinstance(link.timeout, float | int) for link in group)
         fields: tuple[str, ...] = ("first_token_timeout", "stall_timeout", "retry", "breaker")
         fields = fields if summed else ("timeout", *fields)
         for link in group[1:]:
