@@ -5,7 +5,8 @@ link accepts per the catalog (:func:`adapt_for`), and the structured-output rout
 (:func:`structured_output_route`), whether an answer passes the chain's ``accept`` checks
 (:func:`reject`, on the :class:`Answer` that ``wire.AttemptReader.answer`` collects), and what
 an ``auto`` limit is now (:func:`limits_now`, from a :class:`LatencyBook` of what each upstream's
-successful attempts took), exactly as the chat model decides them; and how the budget's
+successful attempts took, keyed by :func:`circuit_key`; :data:`LIMIT_METRIC` says which
+observation teaches which limit), exactly as the chat model decides them; and how the budget's
 messages show an amount of USD (:func:`usd`).
 """
 
@@ -26,7 +27,9 @@ from langchain_openrouter_fallback._decisions.adapt import (
     StructuredOutputRoute,
     structured_output_route,
 )
+from langchain_openrouter_fallback._decisions.health import circuit_key
 from langchain_openrouter_fallback._decisions.learned import (
+    LIMIT_METRIC,
     Histogram,
     LatencyBook,
     Metric,
@@ -39,6 +42,7 @@ from langchain_openrouter_fallback._decisions.plan import adapt_for, step_groups
 __all__ = [
     "CHECKS",
     "GUARD_CHECKS",
+    "LIMIT_METRIC",
     "PRE_CONTENT_CHECKS",
     "Adaptation",
     "Answer",
@@ -50,6 +54,7 @@ __all__ = [
     "Rejection",
     "StructuredOutputRoute",
     "adapt_for",
+    "circuit_key",
     "learned_limit",
     "limits_now",
     "reject",

@@ -17,6 +17,7 @@ from langchain_openrouter_fallback._definition.attempt_limits import (
     AutoLimit,
     attempt_limits,
     field_name,
+    time_limit,
 )
 from langchain_openrouter_fallback._definition.endpoint import http_url, url_problem
 from langchain_openrouter_fallback._definition.payload import (
@@ -38,5 +39,6 @@ __all__ = [
     "group_links",
     "http_url",
     "merge_params",
+    "time_limit",
     "url_problem",
 ]

@@ -22,10 +22,11 @@ The mapping (client mode; the litellm 1.103.7 source decides every choice):
 
 - one deployment per link, ``model_name`` and ``model_info.id`` both ``<chain>/<label>``
   (so ``x-litellm-model-id`` names the link that served), ``openrouter/<id>``,
-  ``api_key: os.environ/OPENROUTER_API_KEY``, ``timeout`` (capped by ``deadline``),
-  ``stream_timeout`` = max(``first_token_timeout``, ``stall_timeout``) (an httpx read
-  timeout on every gap, so never shorter than a gap the chain allows), ``max_retries: 0``
-  (one retry owner),
+  ``api_key: os.environ/OPENROUTER_API_KEY``, ``timeout`` (the link's, else the chain's;
+  capped by ``deadline``), ``stream_timeout`` = max(``first_token_timeout``,
+  ``stall_timeout``) (an httpx read timeout on every gap, so never shorter than a gap the
+  chain allows; an ``auto`` limit counts at its ceiling, the plugin applies what it learned),
+  ``max_retries: 0`` (one retry owner),
   ``extra_body.provider`` and the chain + link ``params`` (OpenAI ones as litellm params,
   the rest in ``extra_body``), ``max_input_tokens`` / ``max_output_tokens`` from the catalog.
 - ``<chain>`` is a ``model_group_alias`` of the first link's group, so the primary has one

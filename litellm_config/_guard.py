@@ -17,7 +17,10 @@ chat model's own clock and response reader, from the public wire seam
   fallback's stream would reach the client instead), and the client never sees the failed
   link: not its bytes, not its ``x-litellm-model-id``;
 - after content, a stall, a cut without ``finish_reason`` or an in-band error is raised into
-  LiteLLM's stream, which the proxy turns into an error event (never a truncated success).
+  LiteLLM's stream, which the proxy turns into an error event (never a truncated success);
+- an ``auto`` limit is what this proxy worker learned of the upstream from the attempts that
+  served (``cold`` until enough did), resolved as the chat model does
+  (:mod:`litellm_config._learning`).
 
 Nothing here imports litellm or LangChain: the exceptions a stream raises come from the
 plugin's :class:`StreamFailureHook`, and events are read as plain values. With
@@ -46,11 +49,13 @@ from langchain_openrouter_fallback.wire import (
     SSEEvent,
     classify_exception,
 )
+from litellm_config._learning import BOOK, attempt_clock
 from litellm_config._telemetry import GuardAttempt
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator
 
+    from langchain_openrouter_fallback.decisions import LatencyBook
     from litellm_config._limits import LinkLimits
 
 __all__ = ["GuardTransport", "StreamFailureHook"]
@@ -80,9 +85,15 @@ class GuardTransport(httpx.AsyncBaseTransport):
         limits: LinkLimits,
         on_failure: StreamFailureHook,
         link: str = "",
+        book: LatencyBook = BOOK,
     ) -> None:
-        """Wrap ``send`` (e.g. another client's ``send(request, stream=True)``) for ``link``."""
+        """Wrap ``send`` (e.g. another client's ``send(request, stream=True)``) for ``link``.
+
+        ``book`` keeps what the upstreams' successful attempts took, for ``auto`` limits
+        (default: this process's).
+        """
         self._send = send
+        self._book = book
         self._limits = limits
         self._on_failure = on_failure
         self._link = link
@@ -91,16 +102,12 @@ class GuardTransport(httpx.AsyncBaseTransport):
         """Send with the link's deadline; the body is guarded as it is read."""
         streaming = _wants_stream(request)
         limits = self._limits
-        progress = Progress(
-            deadline=time.monotonic() + (limits.timeout or math.inf),
-            first_token=limits.first_token if streaming else None,
-            stall=limits.stall if streaming else None,
-        )
+        progress, lesson = attempt_clock(limits, request, streaming=streaming, book=self._book)
         if limits.timeout is not None:
             # The whole attempt is bounded here; httpx's read timeout would cut a gap the
             # chain allows (and race the stall limit).
             request.extensions["timeout"] = {**request.extensions.get("timeout", {}), "read": None}
-        seen = GuardAttempt(self._link, request, progress, streaming=streaming)
+        seen = GuardAttempt(self._link, request, progress, streaming=streaming, lesson=lesson)
         try:
             async with asyncio.timeout_at(_when(progress)):
                 response = await self._send(request)
@@ -230,8 +237,8 @@ class _GuardedBody(httpx.AsyncByteStream):
         self._progress = progress
         self._request = request
         self._seen = seen
-        self._read: list[bytes] | None = None if seen.done or not report else []
-        """The body, kept only to report what it said (usage, response id)."""
+        self._read: list[bytes] | None = [] if seen.listening and report else None
+        """The body, kept only to report what it said (usage, response id; whether it served)."""
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         chunks = self._response.aiter_bytes()
@@ -254,7 +261,7 @@ class _GuardedBody(httpx.AsyncByteStream):
             yield chunk
 
     def _finished(self) -> None:
-        if self._seen.done or self._read is None:
+        if not self._seen.listening or self._read is None:
             return
         reader, failure = _parse_whole(b"".join(self._read), self._progress)
         if failure is not None:

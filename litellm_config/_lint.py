@@ -20,8 +20,13 @@ from langchain_openrouter_fallback.decisions import (
     structured_output_route,
     usd,
 )
-from langchain_openrouter_fallback.definition import attempt_limits, group_links
-from litellm_config._mapping import capped_timeout, stream_read_timeout
+from langchain_openrouter_fallback.definition import (
+    LIMIT_NAMES,
+    AutoLimit,
+    attempt_limits,
+    group_links,
+)
+from litellm_config._mapping import capped_timeout, guard_limits, stream_read_timeout
 from litellm_config._policies import UNMAPPED_RETRY_KINDS
 
 if TYPE_CHECKING:
@@ -52,32 +57,56 @@ class Finding:
 
 
 _LIMITS = (
-    "timeout / first token / stall in force per deployment (* the chat model's default where "
-    "the link sets none; timeout capped by the chain deadline), enforced by the proxy plugin "
-    "the generated proxy config loads (litellm_config.proxy_plugin); a litellm.Router built "
-    "from router_kwargs enforces them only with "
+    "timeout / first token / stall in force per deployment (* the chat model's default, ^ the "
+    "chain's, where the link sets none; timeout capped by the chain deadline), enforced by the "
+    "proxy plugin the generated proxy config loads (litellm_config.proxy_plugin); a "
+    "litellm.Router built from router_kwargs enforces them only with "
     "litellm.callbacks.append(litellm_config.proxy_plugin.handler) and async calls. Without "
     "the plugin only timeout and stream_timeout apply: httpx read timeouts, reset by "
     "OpenRouter's keep-alives; stream_timeout is max(first token, stall)"
 )
+_AUTO = (
+    "auto limits are learned by the proxy plugin from each upstream's successful attempts, "
+    "per proxy worker (shared_state does not share them), cold until min_samples served; "
+    "LiteLLM's timeout and stream_timeout carry their ceilings"
+)
+_MARKS = {"default": "*", "chain": "^"}
+_SHOWN_NAMES = {"timeout": "timeout", "first_token": "first token", "stall": "stall"}
 _CONTINUE = (
     "LiteLLM cannot continue a stream that fails after content was sent: the proxy ends it "
     "with an error event, as stream_recovery: raise does (buffer is reproduced by the plugin)"
 )
 
 
-def _limits_in_force(chain: FallbackChain) -> Finding:
-    """The limits each deployment's guard carries, and its ``stream_timeout`` (as mapped)."""
-    limits, streams = [], []
+def _limits_in_force(chain: FallbackChain) -> list[Finding]:
+    """The limits each deployment's guard carries, and its ``stream_timeout`` (as mapped).
+
+    A second note names the ``auto`` limits, with their cold value and range.
+    """
+    limits, streams, autos = [], [], []
     for links in step_groups(chain):
-        own = attempt_limits(links)
+        label = links[0].label
+        own = attempt_limits(links, chain=chain)
         timeout = capped_timeout(chain, own)
-        values = {"timeout": timeout, "first_token": own.first_token, "stall": own.stall}
-        shown = "/".join(f"{v:g}{'*' * (k in own.defaulted)}" for k, v in values.items())
-        limits.append(f"{links[0].label} {shown}")
-        streams.append(f"{links[0].label} {stream_read_timeout(own, timeout):g}")
+        guard = guard_limits(chain, links, own)
+        shown = []
+        for name in LIMIT_NAMES:
+            value = getattr(guard, name)
+            if isinstance(value, AutoLimit):
+                shown.append("auto")
+                autos.append(
+                    f"{label} {_SHOWN_NAMES[name]} auto (cold {value.cold:g}, "
+                    f"{value.floor:g}-{value.ceiling:g} s)"
+                )
+            else:
+                shown.append(f"{value:g}{_MARKS.get(own.sources[name], '')}")
+        limits.append(f"{label} {'/'.join(shown)}")
+        streams.append(f"{label} {stream_read_timeout(own, timeout):g}")
     where = f"limits {', '.join(limits)} s; stream_timeout {', '.join(streams)} s"
-    return Finding(_LIMITS, where, note=True)
+    found = [Finding(_LIMITS, where, note=True)]
+    if autos:
+        found.append(Finding(_AUTO, ", ".join(autos), note=True))
+    return found
 
 
 _ACCEPT = (
@@ -89,7 +118,7 @@ _ACCEPT = (
 
 
 def _streams(chain: FallbackChain) -> list[Finding]:
-    found = [_limits_in_force(chain)]
+    found = _limits_in_force(chain)
     if chain.stream_recovery == "continue":
         found.append(Finding(_CONTINUE, "stream_recovery: continue"))
     unchecked = [check for check in chain.accept if check not in GUARD_CHECKS]
@@ -229,8 +258,8 @@ def _ignored(chain: FallbackChain) -> list[Finding]:
 def _server_group_losses(chain: FallbackChain) -> list[Finding]:
     lost: list[Finding] = []
     for group in group_links(chain):
-        # A group's attempt timeout is the sum of its links' when every link sets one.
-        summed = all(link.timeout for link in group)
+        # A group's attempt timeout is the sum of its links' when every link sets a number.
+        summed = all(isinstance(link.timeout, float | int) for link in group)
         fields: tuple[str, ...] = ("first_token_timeout", "stall_timeout", "retry", "breaker")
         fields = fields if summed else ("timeout", *fields)
         for link in group[1:]:

@@ -14,10 +14,15 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from langchain_openrouter_fallback import load_catalog
-from langchain_openrouter_fallback.decisions import GUARD_CHECKS, adapt_for, step_groups
-from langchain_openrouter_fallback.definition import attempt_limits, merge_params
+from langchain_openrouter_fallback.decisions import (
+    GUARD_CHECKS,
+    adapt_for,
+    circuit_key,
+    step_groups,
+)
+from langchain_openrouter_fallback.definition import LIMIT_NAMES, attempt_limits, merge_params
 from litellm_config._inputs import ChainsInput, LiteLLMConfigError, collect_chains
-from litellm_config._limits import MODEL_INFO_KEY, LinkLimits
+from litellm_config._limits import MODEL_INFO_KEY, Limit, LinkLimits
 from litellm_config._policies import (
     allowed_fails,
     allowed_fails_policy,
@@ -29,7 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from langchain_openrouter_fallback import BreakerPolicy, Catalog, FallbackChain, Link
-    from langchain_openrouter_fallback.definition import AttemptLimits
+    from langchain_openrouter_fallback.definition import AttemptLimits, AutoLimit
 
 __all__ = [
     "API_KEY_REF",
@@ -43,6 +48,7 @@ __all__ = [
     "capped_timeout",
     "deployments",
     "generate",
+    "guard_limits",
     "proxy_config",
     "proxy_yaml",
     "router_kwargs",
@@ -117,8 +123,12 @@ def _effective_breaker(chain: FallbackChain, link: Link) -> BreakerPolicy:
 
 
 def capped_timeout(chain: FallbackChain, limits: AttemptLimits) -> float:
-    """A deployment's ``timeout``: the attempt limit in force, capped by the chain ``deadline``."""
-    return limits.timeout if chain.deadline is None else min(limits.timeout, chain.deadline)
+    """A deployment's ``timeout``: the attempt limit in force, capped by the chain ``deadline``.
+
+    An ``auto`` timeout gives its ceiling: LiteLLM must never cut before the guard does.
+    """
+    ceiling = limits.ceiling("timeout")
+    return ceiling if chain.deadline is None else min(ceiling, chain.deadline)
 
 
 def stream_read_timeout(limits: AttemptLimits, timeout: float) -> float:
@@ -126,10 +136,43 @@ def stream_read_timeout(limits: AttemptLimits, timeout: float) -> float:
 
     LiteLLM hands ``stream_timeout`` to httpx as a read timeout, so it bounds the wait for the
     first byte *and every later gap between chunks*. The chain allows ``first_token`` before
-    the first output and ``stall`` between outputs, so the value is their maximum, capped by
-    the attempt's ``timeout``.
+    the first output and ``stall`` between outputs, so the value is their maximum (an ``auto``
+    limit's ceiling), capped by the attempt's ``timeout``.
     """
-    return min(max(limits.first_token, limits.stall), timeout)
+    return min(max(limits.ceiling("first_token"), limits.ceiling("stall")), timeout)
+
+
+def guard_limits(chain: FallbackChain, links: Sequence[Link], limits: AttemptLimits) -> LinkLimits:
+    """What the deployment of ``links`` tells the proxy plugin's guard.
+
+    The limits in force (an ``auto`` one settled, to be learned for the links' upstream), the
+    timeout capped by the chain ``deadline``.
+    """
+    cap = chain.deadline
+    values: dict[str, Limit] = {}
+    for name in LIMIT_NAMES:
+        spec = limits.auto.get(name)
+        value: float = getattr(limits, name)
+        values[name] = value if spec is None else spec
+        if name == "timeout" and cap is not None:
+            values[name] = min(value, cap) if spec is None else _capped(spec, cap)
+    return LinkLimits(
+        timeout=values["timeout"],
+        first_token=values["first_token"],
+        stall=values["stall"],
+        buffer=chain.stream_recovery == "buffer",
+        accept=tuple(check for check in chain.accept if check in GUARD_CHECKS),
+        upstream=circuit_key("", links)[1] if limits.auto else None,
+    )
+
+
+def _capped(spec: AutoLimit, cap: float) -> AutoLimit:
+    """``spec`` learning no further than ``cap`` seconds (the chain ``deadline``)."""
+    ceiling = min(spec.ceiling or cap, cap)
+    floor = min(spec.floor or ceiling, ceiling)
+    return spec.model_copy(
+        update={"cold": min(spec.cold or cap, cap), "ceiling": ceiling, "floor": floor}
+    )
 
 
 def _split_params(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -178,7 +221,7 @@ def _deployment(
     params: dict[str, Any] = {"model": f"openrouter/{first.model}", "api_key": API_KEY_REF}
     if api_base or chain.base_url:
         params["api_base"] = (api_base or chain.base_url or "").rstrip("/")
-    limits = attempt_limits(links)
+    limits = attempt_limits(links, chain=chain)
     timeout = capped_timeout(chain, limits)
     params["timeout"] = timeout
     read_timeout = stream_read_timeout(limits, timeout)
@@ -197,14 +240,7 @@ def _deployment(
     if extra_body:
         params["extra_body"] = extra_body
     info = _model_info(name, links, catalog, widest=chain.mode == "server")
-    guard = LinkLimits(
-        timeout=timeout,
-        first_token=limits.first_token,
-        stall=limits.stall,
-        buffer=chain.stream_recovery == "buffer",
-        accept=tuple(check for check in chain.accept if check in GUARD_CHECKS),
-    )
-    info[MODEL_INFO_KEY] = guard.as_dict()
+    info[MODEL_INFO_KEY] = guard_limits(chain, links, limits).as_dict()
     return {"model_name": name, "litellm_params": params, "model_info": info}
 
 

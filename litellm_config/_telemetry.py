@@ -18,26 +18,45 @@ if TYPE_CHECKING:
     import httpx
 
     from langchain_openrouter_fallback.wire import AttemptFailure, AttemptReader, Progress
+    from litellm_config._learning import Lesson
 
 __all__ = ["GuardAttempt"]
 
 
 class GuardAttempt:
-    """One attempt through the guard; reports itself once, at its end."""
+    """One attempt through the guard; reports itself once, at its end (and teaches its lesson)."""
 
-    __slots__ = ("_link", "_model", "_progress", "_server", "_streaming", "done")
+    __slots__ = (
+        "_lesson", "_link", "_model", "_progress", "_server", "_streaming", "_telemetry", "done",
+    )  # fmt: skip
 
     def __init__(
-        self, link: str, request: httpx.Request, progress: Progress, *, streaming: bool
+        self,
+        link: str,
+        request: httpx.Request,
+        progress: Progress,
+        *,
+        streaming: bool,
+        lesson: Lesson | None = None,
     ) -> None:
-        """An attempt of ``link`` sending ``request`` under ``progress``."""
+        """An attempt of ``link`` sending ``request`` under ``progress``.
+
+        ``lesson``: the attempt has ``auto`` limits; its end teaches them if it served.
+        """
         self._link = link
         self._progress = progress
         self._streaming = streaming
         self._server = f"{request.url.scheme}://{request.url.netloc.decode()}"
         self._model = _model_of(request) or link
-        self.done = not telemetry.active()
-        """Reported already (or nothing to report to)."""
+        self._telemetry = telemetry.active()
+        self._lesson = lesson
+        self.done = False
+        """Reported already."""
+
+    @property
+    def listening(self) -> bool:
+        """Its end is still awaited by someone: telemetry, or a lesson."""
+        return not self.done and (self._telemetry or self._lesson is not None)
 
     def failed(self, failure: AttemptFailure, reader: AttemptReader | None = None) -> None:
         """The attempt failed with ``failure``."""
@@ -73,6 +92,13 @@ class GuardAttempt:
         if self.done:
             return
         self.done = True
+        if self._lesson is not None:
+            if attempt.outcome == "ok":
+                self._lesson.served()
+            else:
+                self._lesson.failed()
+        if not self._telemetry:
+            return
         if reader is not None:
             attempt.served_model = reader.meta.get("model")
             attempt.provider = reader.meta.get("provider")

@@ -167,6 +167,20 @@ def stream_chain(name: str = "c") -> FallbackChain:
     )
 
 
+AUTO_CHAIN = "a"
+"""The proxy's chain whose primary learns ``first_token_timeout`` (test_auto_limits)."""
+AUTO_FIRST_TOKEN = {"auto": {"floor": 0.3, "ceiling": 2, "min_samples": 3}}
+
+
+def auto_chain() -> FallbackChain:
+    """Chain ``a``: the primary's first-token limit is learned, between 0.3 and 2 s after 3."""
+    links = [
+        {"model": P, "label": "primary", "first_token_timeout": AUTO_FIRST_TOKEN},
+        {"model": S, "label": "secondary"},
+    ]
+    return chain(name=AUTO_CHAIN, models=links, breaker={"enabled": False})
+
+
 def answer_of(model: str) -> str:
     """What the stand-in answers for ``model`` when nothing is scripted."""
     return f"answer from {model}"
@@ -192,8 +206,8 @@ def standin(stream_server: StandIn) -> StandIn:
 
 @pytest.fixture(scope="session")
 def stream_proxy(stream_server: StandIn, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real proxy from the config generated for chains c, b and k, against the stand-in."""
-    chains = [stream_chain(name) for name in RECOVERY_CHAINS]
+    """A real proxy from the config generated for chains c, b, k and a, against the stand-in."""
+    chains = [*(stream_chain(name) for name in RECOVERY_CHAINS), auto_chain()]
     text = litellm_config.proxy_yaml(chains, api_base=stream_server.base_url)
     with run_proxy(text, tmp_path_factory.mktemp("proxy-streams")) as url:
         yield url
