@@ -26,6 +26,7 @@ from langchain_openrouter_fallback._lazy import lazy_getattr
 if TYPE_CHECKING:
     from langchain_openrouter_fallback import telemetry, wire
     from langchain_openrouter_fallback._attempts import Attempt
+    from langchain_openrouter_fallback._definition.attempt_limits import AutoLimit
     from langchain_openrouter_fallback._definition.catalog import Catalog, ModelInfo, load_catalog
     from langchain_openrouter_fallback._definition.chain import (
         BreakerPolicy,
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Attempt",
+    "AutoLimit",
     "BreakerPolicy",
     "Catalog",
     "ChainValidationError",
@@ -78,6 +80,7 @@ __all__ = [
 # Public name -> the private module defining it (imported on first access).
 _HOMES: dict[str, str] = {
     "Attempt": "_attempts",
+    "AutoLimit": "_definition.attempt_limits",
     "BreakerPolicy": "_definition.chain",
     "Catalog": "_definition.catalog",
     "ChainValidationError": "_errors",

@@ -56,6 +56,9 @@ class Attempt:
     limits: dict[str, float] = field(default_factory=dict)
     """The limits the attempt ran under, in seconds: ``timeout`` (what was left of it within
     the chain ``deadline``), and for streams ``first_token_timeout`` and ``stall_timeout``."""
+    auto_limits: dict[str, str] = field(default_factory=dict)
+    """The limits set to ``auto``, by name: ``learned`` (from the upstream's successful
+    attempts) or ``cold`` (not enough of them yet); their seconds are in :attr:`limits`."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; empty optional lists are dropped."""
@@ -85,7 +88,7 @@ class Attempt:
 
 
 _FIELDS = tuple(f.name for f in fields(Attempt))
-_CONTAINERS = frozenset({"models", "notes", "adapted", "limits"})
+_CONTAINERS = frozenset({"models", "notes", "adapted", "limits", "auto_limits"})
 
 
 def describe_attempts(attempts: Sequence[Attempt]) -> str:

@@ -28,8 +28,6 @@ from pydantic import (
     Field,
     PrivateAttr,
     SecretStr,
-    TypeAdapter,
-    ValidationError,
     model_validator,
 )
 
@@ -41,6 +39,7 @@ from langchain_openrouter_fallback._decisions.health import (
     default_registry,
     shared_registry,
 )
+from langchain_openrouter_fallback._decisions.learned import limits_now
 from langchain_openrouter_fallback._decisions.plan import (
     CHARS_PER_TOKEN,
     estimate_tokens,
@@ -48,13 +47,15 @@ from langchain_openrouter_fallback._decisions.plan import (
     step_groups,
 )
 from langchain_openrouter_fallback._decisions.run import ChainRun
-from langchain_openrouter_fallback._definition.catalog import Catalog, load_catalog
-from langchain_openrouter_fallback._definition.chain import (
-    MAX_SECONDS,
-    FallbackChain,
-    Seconds,
-    StreamRecovery,
+from langchain_openrouter_fallback._definition.attempt_limits import (
+    AutoLimit,
+    TimeLimit,
+    attempt_limits,
+    field_name,
+    time_limit,
 )
+from langchain_openrouter_fallback._definition.catalog import Catalog, load_catalog
+from langchain_openrouter_fallback._definition.chain import FallbackChain, StreamRecovery
 from langchain_openrouter_fallback._definition.payload import merge_params, to_openai_messages
 from langchain_openrouter_fallback._errors import (
     ChainValidationError,
@@ -121,9 +122,11 @@ class ChatOpenRouterFallback(BaseChatModel):
         base_url: explicit > the chain's ``base_url`` > ``$OPENROUTER_BASE_URL`` > OpenRouter.
         temperature, max_tokens, stop: request defaults (call arguments win).
         timeout, first_token_timeout, stall_timeout: limits for every link that sets none
-            of its own (a link's own value wins; defaults 60, 15 and 10 s), with ``models=``
-            or ``chain=`` alike; also per call (``llm.invoke(..., timeout=5)``). Seconds,
-            more than 0 and at most one day (``MAX_SECONDS``); ``inf`` or NaN is refused.
+            of its own (the link's value wins, then the chain's; defaults 60, 15 and 10 s),
+            with ``models=`` or ``chain=`` alike; also per call (``llm.invoke(...,
+            timeout=5)``). Seconds, more than 0 and at most one day (``MAX_SECONDS``; ``inf``
+            or NaN is refused), or ``"auto"`` / :class:`AutoLimit`: learned per upstream
+            from its successful attempts (:meth:`limits` shows the values now).
         stream_recovery: replaces the chain's (a per-call ``stream_recovery=`` wins).
         max_retries: retries per link, overriding the chain's retry policy.
         private_breakers: keep this instance's circuits to itself (default: circuits belong
@@ -203,12 +206,15 @@ class ChatOpenRouterFallback(BaseChatModel):
     temperature: float | None = None
     max_tokens: int | None = None
     stop: list[str] | None = Field(default=None, alias="stop_sequences")
-    timeout: Seconds | None = None
-    """Seconds per attempt for links without their own ``timeout`` (default 60)."""
-    first_token_timeout: Seconds | None = None
-    """Streams: seconds until the first output, for links without their own (default 15)."""
-    stall_timeout: Seconds | None = None
-    """Streams: longest silence between outputs, for links without their own (default 10)."""
+    timeout: TimeLimit | None = None
+    """Seconds per attempt for links (and chains) without their own ``timeout`` (default 60),
+    or ``"auto"``."""
+    first_token_timeout: TimeLimit | None = None
+    """Streams: seconds until the first output, for links without their own (default 15), or
+    ``"auto"``."""
+    stall_timeout: TimeLimit | None = None
+    """Streams: longest silence between outputs, for links without their own (default 10),
+    or ``"auto"``."""
     stream_recovery: StreamRecovery | None = None
     """Replaces the chain's ``stream_recovery`` (a per-call ``stream_recovery=`` still wins)."""
     accept: list[CheckName | Callable[[AIMessage], str | None]] | None = None
@@ -428,6 +434,32 @@ class ChatOpenRouterFallback(BaseChatModel):
             }
             for label, (key, circuit) in circuits.items()
         }
+
+    def limits(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """The time limits each link's next attempt runs under, per link label.
+
+        Each limit (``timeout``, ``first_token_timeout``, ``stall_timeout``) maps to
+        ``{"seconds", "source"}``: ``link``, ``chain``, ``model`` (this chat model's setting)
+        or ``default``; an ``auto`` limit's source is ``learned`` or ``cold``, with the
+        ``samples`` (successful attempts of the upstream) behind it. Per-call limits and the
+        chain ``deadline`` may shorten an actual attempt (its record's ``limits`` say).
+        """
+        health = self.health
+        endpoint = self.resolved_base_url
+        shown: dict[str, dict[str, dict[str, Any]]] = {}
+        for group in step_groups(self.chain):
+            limits = attempt_limits(
+                group, chain=self.chain, timeout=self.timeout,
+                first_token=self.first_token_timeout, stall=self.stall_timeout,
+            )  # fmt: skip
+            latency = health.latency(circuit_key(endpoint, group)) if limits.auto else {}
+            entry: dict[str, dict[str, Any]] = {}
+            for name, (seconds, source, samples) in limits_now(limits, latency).items():
+                entry[field_name(name)] = {"seconds": seconds, "source": source}
+                if samples is not None:
+                    entry[field_name(name)]["samples"] = samples
+            shown["+".join(link.label for link in group)] = entry
+        return shown
 
     def reset_breakers(self) -> None:
         """Close the circuits of this chain's upstreams (in Redis too, with ``shared_state``).
@@ -704,19 +736,17 @@ def _with_max_cost(chain: FallbackChain, max_cost: Any) -> FallbackChain:
     return chain.model_copy(update={"max_cost": float(max_cost)})
 
 
-_SECONDS: TypeAdapter[float] = TypeAdapter(Seconds)
-
-
-def _call_seconds(kwargs: dict[str, Any], name: str, default: float | None) -> float | None:
+def _call_seconds(
+    kwargs: dict[str, Any], name: str, default: float | AutoLimit | None
+) -> float | AutoLimit | None:
     """Pop a per-call time limit from ``kwargs``, validated like the field of the same name."""
     value = kwargs.pop(name, None)
     if value is None:
         return default
     try:
-        return _SECONDS.validate_python(value)
-    except ValidationError as exc:
-        reason = exc.errors()[0]["msg"]
-        msg = f"{name}={value!r}: {reason} (seconds, more than 0 and at most {MAX_SECONDS:g})"
+        return time_limit(value)
+    except ValueError as exc:
+        msg = f"{name}={value!r}: {exc}"
         raise ChainValidationError(msg) from None
 
 

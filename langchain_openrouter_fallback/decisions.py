@@ -3,9 +3,10 @@
 Which links each attempt sends (:func:`step_groups`), how a request is adapted to what a
 link accepts per the catalog (:func:`adapt_for`), and the structured-output route a link gets
 (:func:`structured_output_route`), whether an answer passes the chain's ``accept`` checks
-(:func:`reject`, on the :class:`Answer` that ``wire.AttemptReader.answer`` collects), exactly
-as the chat model decides them; and how the budget's messages show an amount of USD
-(:func:`usd`).
+(:func:`reject`, on the :class:`Answer` that ``wire.AttemptReader.answer`` collects), and what
+an ``auto`` limit is now (:func:`limits_now`, from a :class:`LatencyBook` of what each upstream's
+successful attempts took), exactly as the chat model decides them; and how the budget's
+messages show an amount of USD (:func:`usd`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ from langchain_openrouter_fallback._decisions.adapt import (
     StructuredOutputRoute,
     structured_output_route,
 )
+from langchain_openrouter_fallback._decisions.learned import (
+    Histogram,
+    LatencyBook,
+    Metric,
+    learned_limit,
+    limits_now,
+)
 from langchain_openrouter_fallback._decisions.money import usd
 from langchain_openrouter_fallback._decisions.plan import adapt_for, step_groups
 
@@ -36,9 +44,14 @@ __all__ = [
     "Answer",
     "CatalogLimits",
     "CheckName",
+    "Histogram",
+    "LatencyBook",
+    "Metric",
     "Rejection",
     "StructuredOutputRoute",
     "adapt_for",
+    "learned_limit",
+    "limits_now",
     "reject",
     "step_groups",
     "structured_output_route",

@@ -12,8 +12,11 @@ from langchain_openrouter_fallback._definition.attempt_limits import (
     DEFAULT_ATTEMPT_TIMEOUT,
     DEFAULT_FIRST_TOKEN_TIMEOUT,
     DEFAULT_STALL_TIMEOUT,
+    LIMIT_NAMES,
     AttemptLimits,
+    AutoLimit,
     attempt_limits,
+    field_name,
 )
 from langchain_openrouter_fallback._definition.endpoint import http_url, url_problem
 from langchain_openrouter_fallback._definition.payload import (
@@ -26,9 +29,12 @@ __all__ = [
     "DEFAULT_ATTEMPT_TIMEOUT",
     "DEFAULT_FIRST_TOKEN_TIMEOUT",
     "DEFAULT_STALL_TIMEOUT",
+    "LIMIT_NAMES",
     "MAX_MODELS_PER_REQUEST",
     "AttemptLimits",
+    "AutoLimit",
     "attempt_limits",
+    "field_name",
     "group_links",
     "http_url",
     "merge_params",

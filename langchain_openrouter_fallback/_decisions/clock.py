@@ -95,6 +95,10 @@ class Progress:
     rearm: Callable[[], None] | None = None
     request_sent: bool = False
     """The request went out: its headers were written and its body followed (see :meth:`trace`)."""
+    longest_gap: float = 0.0
+    """The longest silence between two outputs so far, in seconds."""
+    learned: Mapping[Limit, str] | None = None
+    """Limits of an ``auto`` setting, with ``learned`` or ``cold`` (named in timeout messages)."""
 
     def trace(self, event: str, info: Mapping[str, Any]) -> None:
         """The httpx ``trace`` extension (sync): the request counts as sent once its body starts.
@@ -117,8 +121,11 @@ class Progress:
     def token(self) -> None:
         """Output arrived: the first-token limit is met and the stall clock restarts."""
         now = time.monotonic()
-        if self.first_token_at is None:
+        last = self.last_token_at
+        if last is None:
             self.first_token_at = now
+        elif now - last > self.longest_gap:
+            self.longest_gap = now - last
         self.last_token_at = now
         self._changed()
 
@@ -167,7 +174,8 @@ class Progress:
             "connect": "could not connect",
         }.get(reason, reason)
         within = f" within {limit:.3g} s" if limit else ""
-        message = f"{detail}{within} ({reason} timeout)"
+        learned = self.learned.get(reason) if self.learned else None
+        message = f"{detail}{within} ({reason} timeout{f', {learned}' if learned else ''})"
         return AttemptFailure(ErrorKind.TIMEOUT, message, limit=reason)
 
     @property

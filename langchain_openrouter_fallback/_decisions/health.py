@@ -11,6 +11,10 @@ the attempts in a ``window`` failed (at least ``min_calls`` of them). It stays o
 probe through: success closes it, failure opens it again. Request-specific failures (context
 length, content policy, bad requests) say nothing about the link's health and are not counted.
 
+The registry also keeps what each upstream's successful attempts took (``_learned``), the
+observations ``auto`` limits learn from, under the same identity and in the same place (Redis
+with ``shared_state``), and each chain's hedge budget (``_hedge_budget``, this process only).
+
 Where the circuits live::
 
     HealthRegistry          policy and error-kind checks; falls back to local state
@@ -26,14 +30,17 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar, runtime_checkable
 
+from langchain_openrouter_fallback._decisions.hedge_budget import HedgeBudgets
+from langchain_openrouter_fallback._decisions.learned import LatencyBook
 from langchain_openrouter_fallback._errors import ErrorKind
 from langchain_openrouter_fallback._log import logger
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
+    from langchain_openrouter_fallback._decisions.learned import Histogram, Metric
     from langchain_openrouter_fallback._definition.chain import BreakerPolicy, Link
 
 __all__ = [
@@ -42,6 +49,7 @@ __all__ = [
     "Circuit",
     "HealthBackend",
     "HealthRegistry",
+    "LatencyBackend",
     "MemoryBackend",
     "circuit_key",
     "default_registry",
@@ -56,6 +64,8 @@ _T = TypeVar("_T")
 
 BACKEND_RETRY = 5.0
 """Seconds to use local state after a shared backend failed, before trying it again."""
+LATENCY_REFRESH = 1.0
+"""Seconds a shared upstream's latency summary is reused before it is read again."""
 
 HEALTH_KINDS = frozenset(
     {
@@ -83,6 +93,19 @@ def circuit_key(endpoint: str, links: Sequence[Link]) -> Key:
             provider.to_payload(), sort_keys=True, separators=(",", ":")
         )
     return (endpoint.rstrip("/"), upstream)
+
+
+@runtime_checkable
+class LatencyBackend(Protocol):
+    """A shared backend that also keeps what each upstream took (``auto`` limits)."""
+
+    def observe(self, key: Key, observations: Mapping[Metric, float]) -> None:
+        """Add one successful attempt's observations."""
+        ...
+
+    def latency(self, key: Key) -> dict[Metric, Histogram]:
+        """The upstream's histograms."""
+        ...
 
 
 class BackendUnavailableError(Exception):
@@ -252,25 +275,64 @@ class HealthRegistry:
         self._lock = threading.Lock()
         self._down_until = 0.0
         self._down = False
+        self._latency = LatencyBook()
+        self._shared_latency = backend if isinstance(backend, LatencyBackend) else None
+        self._latency_cache: dict[Key, tuple[float, dict[Metric, Histogram]]] = {}
+        self.hedges = HedgeBudgets()
+        """The hedge budgets of the chains using this registry (``hedge.budget``)."""
 
     def _call(self, operation: Callable[[HealthBackend], _T]) -> _T:
-        backend = self.backend
-        if backend is self._local or time.monotonic() < self._down_until:
-            return operation(self._local)
+        return self._shared(lambda: operation(self.backend), lambda: operation(self._local))
+
+    def _shared(self, shared: Callable[[], _T], local: Callable[[], _T]) -> _T:
+        """``shared()`` on the shared backend; ``local()`` without one, or while it is down."""
+        if self.backend is self._local or time.monotonic() < self._down_until:
+            return local()
         try:
-            result = operation(backend)
+            result = shared()
         except BackendUnavailableError as exc:
             with self._lock:
                 self._down_until = time.monotonic() + BACKEND_RETRY
                 first, self._down = not self._down, True
             if first:
                 logger.warning("shared breaker state unavailable (%s); using local state", exc)
-            return operation(self._local)
+            return local()
         if self._down:
             with self._lock:
                 self._down = False
             logger.info("shared breaker state reachable again")
         return result
+
+    # -- what the upstreams took (``auto`` limits) -----------------------------------------
+
+    def observe(self, key: Key, observations: Mapping[Metric, float]) -> None:
+        """An attempt of this upstream served: add what it took (here, and shared if set)."""
+        self._latency.observe(key, observations)
+        shared = self._shared_latency
+        if shared is not None:
+            self._shared(lambda: shared.observe(key, observations), lambda: None)
+
+    def latency(self, key: Key) -> dict[Metric, Histogram]:
+        """What this upstream's successful attempts took, by metric.
+
+        With a shared backend, its summary (every process's attempts), read at most once per
+        :data:`LATENCY_REFRESH` seconds per upstream; this process's own while it is down.
+        """
+        shared = self._shared_latency
+        if shared is None:
+            return self._latency.latency(key)
+        now = time.monotonic()
+        cached = self._latency_cache.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+
+        def read() -> dict[Metric, Histogram]:
+            histograms = shared.latency(key)
+            self._latency_cache[key] = (now + LATENCY_REFRESH, histograms)
+            return histograms
+
+        # Only what the shared backend said is kept: local state is read afresh each time.
+        return self._shared(read, lambda: self._latency.latency(key))
 
     def state(self, key: Key) -> BreakerState:
         """The circuit's state now."""
@@ -308,15 +370,21 @@ class HealthRegistry:
         return self._call(lambda backend: backend.record_failure(key, policy, wait))
 
     def reset(self) -> None:
-        """Forget all state (tests, or after a deploy)."""
+        """Forget all state (tests, or after a deploy): circuits, latencies, hedge budgets."""
         self._local.reset()
+        self._latency.reset()
+        self._latency_cache.clear()
+        self.hedges.reset()
         if self.backend is not self._local:
             self._call(lambda backend: backend.reset())
 
     def forget(self, keys: Iterable[Key]) -> None:
-        """Forget these circuits, here and in the shared backend."""
+        """Forget these circuits and their latencies, here and in the shared backend."""
         keys = list(keys)
         self._local.forget(keys)
+        self._latency.forget(keys)
+        for key in keys:
+            self._latency_cache.pop(key, None)
         if self.backend is not self._local:
             self._call(lambda backend: backend.forget(keys))
 

@@ -8,6 +8,12 @@ start, calls, failures). Every operation is one ``EVALSHA`` of :data:`BREAKER_LU
 concurrent processes never race, and all times come from the Redis server's ``TIME`` (no clock
 skew between machines). Keys expire on their own once idle.
 
+What each upstream's successful attempts took (``auto`` limits) is one more hash per upstream,
+``orfb:latency:<endpoint>:<upstream>``: field ``<m>:<bucket>`` counts observations of metric
+``<m>`` (``f`` first token, ``s`` stall, ``t`` total) in a log-scale bucket, field ``<m>`` their
+sum; :data:`LATENCY_LUA` adds one attempt atomically and halves a metric's counts when they pass
+``MAX_WEIGHT``, as the in-process histogram does (``_learned``).
+
 ``redis`` is an optional extra, imported when the first backend is built.
 """
 
@@ -22,13 +28,22 @@ from langchain_openrouter_fallback._decisions.health import (
     Circuit,
     Key,
 )
+from langchain_openrouter_fallback._decisions.learned import MAX_WEIGHT, Histogram, bucket_of
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
+    from langchain_openrouter_fallback._decisions.learned import Metric
     from langchain_openrouter_fallback._definition.chain import BreakerPolicy
 
-__all__ = ["BREAKER_LUA", "DEFAULT_PREFIX", "DEFAULT_SOCKET_TIMEOUT", "RedisBackend"]
+__all__ = [
+    "BREAKER_LUA",
+    "DEFAULT_PREFIX",
+    "DEFAULT_SOCKET_TIMEOUT",
+    "LATENCY_LUA",
+    "LATENCY_PREFIX",
+    "RedisBackend",
+]
 
 DEFAULT_PREFIX = "orfb:breaker"
 DEFAULT_SOCKET_TIMEOUT = 0.1
@@ -92,6 +107,34 @@ return redis.error_reply('unknown breaker op ' .. tostring(op))
 """
 
 
+LATENCY_PREFIX = "orfb:latency"
+LATENCY_TTL_MS = 7 * 86_400_000
+"""An upstream's latency summary is dropped after a week without an observation."""
+_SHORT: dict[Metric, str] = {"first_token": "f", "stall": "s", "total": "t"}
+_LONG: dict[str, Metric] = {short: metric for metric, short in _SHORT.items()}
+
+LATENCY_LUA = """
+local key, max_weight, ttl = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+for i = 3, #ARGV, 2 do
+  local m = ARGV[i]
+  redis.call('HINCRBY', key, m .. ':' .. ARGV[i + 1], 1)
+  if redis.call('HINCRBY', key, m, 1) > max_weight then
+    local all, total, prefix = redis.call('HGETALL', key), 0, m .. ':'
+    for j = 1, #all, 2 do
+      if string.sub(all[j], 1, #prefix) == prefix then
+        local c = math.floor(tonumber(all[j + 1]) / 2)
+        if c == 0 then redis.call('HDEL', key, all[j]) else redis.call('HSET', key, all[j], c) end
+        total = total + c
+      end
+    end
+    redis.call('HSET', key, m, total)
+  end
+end
+redis.call('PEXPIRE', key, ttl)
+return 1
+"""
+
+
 def _ms(seconds: float) -> int:
     return int(seconds * 1000)
 
@@ -128,6 +171,7 @@ class RedisBackend:
             health_check_interval=0,
         )
         self._script = self._client.register_script(BREAKER_LUA)
+        self._latency_script = self._client.register_script(LATENCY_LUA)
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
 
     def __repr__(self) -> str:
@@ -169,18 +213,46 @@ class RedisBackend:
         state, failures, left = self._run("state", key, None)
         return Circuit(_STATES[int(state)], int(failures), int(left) / 1000)
 
-    def reset(self) -> None:
-        """Delete every circuit under this prefix."""
+    def observe(self, key: Key, observations: Mapping[Metric, float]) -> None:
+        """Add one successful attempt's observations to the upstream's shared summary."""
+        args: list[str | int] = [MAX_WEIGHT, LATENCY_TTL_MS]
+        for metric, seconds in observations.items():
+            args += [_SHORT[metric], bucket_of(seconds)]
         try:
-            keys = list(self._client.scan_iter(match=f"{self.prefix}:*", count=500))
-            if keys:
-                self._client.delete(*keys)
+            self._latency_script(keys=[self._latency_name(key)], args=args)
+        except self._errors as exc:
+            raise self._unavailable(exc) from exc
+
+    def latency(self, key: Key) -> dict[Metric, Histogram]:
+        """The upstream's shared summary, by metric."""
+        try:
+            raw: dict[Any, Any] = self._client.hgetall(self._latency_name(key))
+        except self._errors as exc:
+            raise self._unavailable(exc) from exc
+        counts: dict[Metric, dict[int, int]] = {}
+        for name, count in raw.items():
+            short, _, bucket = (name.decode() if isinstance(name, bytes) else name).partition(":")
+            if bucket and short in _LONG:
+                counts.setdefault(_LONG[short], {})[int(bucket)] = int(count)
+        return {metric: Histogram(buckets) for metric, buckets in counts.items()}
+
+    def _latency_name(self, key: Key) -> str:
+        return f"{LATENCY_PREFIX}:{key[0]}:{key[1]}"
+
+    def reset(self) -> None:
+        """Delete every circuit under this prefix, and every latency summary."""
+        try:
+            for pattern in (f"{self.prefix}:*", f"{LATENCY_PREFIX}:*"):
+                keys = list(self._client.scan_iter(match=pattern, count=500))
+                if keys:
+                    self._client.delete(*keys)
         except self._errors as exc:
             raise self._unavailable(exc) from exc
 
     def forget(self, keys: Iterable[Key]) -> None:
-        """Delete these circuits."""
-        names = [self._name(key) for key in keys]
+        """Delete these circuits and their latency summaries."""
+        keys = list(keys)
+        names = [self._name(key) for key in keys] + [self._latency_name(key) for key in keys]
         if not names:
             return
         try:

@@ -41,6 +41,7 @@ from langchain_openrouter_fallback._decisions.accept import (
 from langchain_openrouter_fallback._decisions.budget import Budget
 from langchain_openrouter_fallback._decisions.clock import AttemptFailure, Progress
 from langchain_openrouter_fallback._decisions.health import circuit_key
+from langchain_openrouter_fallback._decisions.learned import learned_limit, limits_now
 from langchain_openrouter_fallback._decisions.prefill import (
     accepts_prefill,
     continuation_body,
@@ -50,6 +51,8 @@ from langchain_openrouter_fallback._definition.attempt_limits import (
     DEFAULT_ATTEMPT_TIMEOUT,
     DEFAULT_FIRST_TOKEN_TIMEOUT,
     DEFAULT_STALL_TIMEOUT,
+    LIMIT_NAMES,
+    AutoLimit,
     attempt_limits,
 )
 from langchain_openrouter_fallback._definition.chain import TRANSIENT_STATUSES
@@ -67,7 +70,9 @@ if TYPE_CHECKING:
 
     from langchain_openrouter_fallback._attempts import Recovery
     from langchain_openrouter_fallback._decisions.accept import Answer, CustomCheck
+    from langchain_openrouter_fallback._decisions.clock import Limit
     from langchain_openrouter_fallback._decisions.health import HealthRegistry, Key
+    from langchain_openrouter_fallback._decisions.learned import Metric
     from langchain_openrouter_fallback._decisions.plan import Step
     from langchain_openrouter_fallback._definition.catalog import Catalog
     from langchain_openrouter_fallback._definition.chain import FallbackChain, RetryPolicy
@@ -94,6 +99,14 @@ __all__ = [
 MIN_ATTEMPT_BUDGET = 0.05
 """An attempt with less time than this left in the chain deadline is skipped."""
 _CONTEXT_LIMIT = re.compile(r"maximum context length is (\d+)")
+_CLOCK_NAMES: dict[str, Limit] = {
+    "timeout": "total", "first_token": "first_token", "stall": "stall",
+}  # fmt: skip
+_FIELD_NAMES: dict[str, str] = {
+    "total": "timeout", "first_token": "first_token_timeout", "stall": "stall_timeout",
+}  # fmt: skip
+DEFAULT_HEDGE_COLD = 1.0
+"""``hedge: {after: auto}``: seconds before a hedge until the primary's upstream is learned."""
 
 
 class Reading(Protocol):
@@ -167,6 +180,10 @@ class Try(Generic[R]):
     """Outputs produced but not passed on yet (whole responses; ``buffer`` streams)."""
     hedge: bool = False
     """Started beside a running attempt (a hedge)."""
+    learn: bool = False
+    """Its upstream's times teach ``auto`` limits: its success is observed."""
+    notes: list[str] = field(default_factory=list)
+    """The run's notes on it (added to its record's)."""
     limits: dict[str, float] = field(init=False)
     """The limits this try runs under, in seconds, by their chain field names."""
 
@@ -242,9 +259,9 @@ class ChainRun(Generic[R]):
         catalog: Catalog,
         endpoint: str,
         reader: Callable[[Progress], R],
-        default_timeout: float | None = None,
-        default_first_token: float | None = None,
-        default_stall: float | None = None,
+        default_timeout: float | AutoLimit | None = None,
+        default_first_token: float | AutoLimit | None = None,
+        default_stall: float | AutoLimit | None = None,
         max_retries: int | None = None,
         streaming: bool = False,
         custom_checks: Sequence[CustomCheck] = (),
@@ -257,8 +274,9 @@ class ChainRun(Generic[R]):
         circuits this run consults
         (:func:`~langchain_openrouter_fallback._decisions.health.circuit_key`).
         ``reader`` makes the reader of each try's response (the wire's, given by the driver).
-        ``default_*`` are the limits for links that set none of their own (a link's value
-        wins; without either, the ``DEFAULT_*`` constants apply). Before an answer is
+        ``default_*`` are the limits for links that set none of their own (the link's value
+        wins, then the chain's; without any, the ``DEFAULT_*`` constants apply); any may be
+        ``auto``, learned from ``registry``'s observations of each upstream. Before an answer is
         committed it must pass the chain's ``accept`` checks, then ``custom_checks``, which
         are given ``answer_of(items)`` (the items of its outputs: the driver's to merge);
         ``asked`` is the request as the caller made it (the ``schema`` check reads it).
@@ -270,9 +288,7 @@ class ChainRun(Generic[R]):
         self._registry = registry
         self._catalog = catalog
         self._reader = reader
-        self._default_timeout = default_timeout or DEFAULT_ATTEMPT_TIMEOUT
-        self._default_first_token = default_first_token or DEFAULT_FIRST_TOKEN_TIMEOUT
-        self._default_stall = default_stall or DEFAULT_STALL_TIMEOUT
+        self._defaults = (default_timeout, default_first_token, default_stall)
         self._max_retries = max_retries
         self._streaming = streaming
         self._hold = not streaming or chain.stream_recovery == "buffer"
@@ -308,6 +324,7 @@ class ChainRun(Generic[R]):
         self._custom_checks = custom_checks
         self._answer_of = answer_of
         self._asked = asked
+        self._hedge_after, self._hedge_withheld = self._hedging(chain, registry), False
 
     # -- driving -------------------------------------------------------------------------
 
@@ -450,6 +467,8 @@ class ChainRun(Generic[R]):
             return _LISTEN  # every chunk of a stream asks: no new value each time
         if delay > 0:
             return Listen(delay)
+        if self.chain.hedge and self.chain.hedge.budget and not self._hedge_allowed():
+            return _LISTEN
         hedge = self._take()
         if hedge is None:
             return _LISTEN
@@ -464,11 +483,34 @@ class ChainRun(Generic[R]):
         attempts run, or once every step has been started.
         """
         hedge = self.chain.hedge
-        if hedge is None or self._winner is not None:
+        if hedge is None or self._winner is not None or self._hedge_withheld:
             return None
         if len(self._live) >= hedge.max_parallel or self._index >= len(self.steps):
             return None
-        return max(0.0, self._last_start + hedge.after - time.monotonic())
+        return max(0.0, self._last_start + self._hedge_after - time.monotonic())
+
+    @staticmethod
+    def _hedging(chain: FallbackChain, registry: HealthRegistry) -> float:
+        """Seconds after a start that a hedge is due (learned ones are set as tries start).
+
+        A request of a chain with a hedge budget adds its share to the budget here.
+        """
+        hedge = chain.hedge
+        if hedge is None:
+            return 0.0
+        if hedge.budget is not None:
+            registry.hedges.request(chain.name, hedge.budget)
+        return hedge.after if isinstance(hedge.after, float) else DEFAULT_HEDGE_COLD
+
+    def _hedge_allowed(self) -> bool:
+        """Whether the chain's hedge budget has a hedge to spend (else note why none starts)."""
+        if self._registry.hedges.take(self.chain.name):
+            return True
+        self._hedge_withheld = True
+        for action in self._live:
+            action.notes.append("hedge withheld: budget")
+        logger.info("chain %s: hedge withheld (hedge budget spent)", self.chain.name)
+        return False
 
     def _win(self, winner: Try[R]) -> None:
         """``winner`` produced first: every other running attempt is cancelled."""
@@ -545,6 +587,8 @@ class ChainRun(Generic[R]):
             notes=reader.notes,
         )  # fmt: skip
         self._registry.record_success(self._key(step), step.link.breaker or self.chain.breaker)
+        if action.learn:
+            self._registry.observe(self._key(step), self._observed(action.progress))
         self._fill(attempt, action)
         self._record(attempt, action)
         logger.info(
@@ -621,26 +665,51 @@ class ChainRun(Generic[R]):
             return "cannot continue an assistant prefill"
         return None
 
-    def _progress(self, step: Step) -> Progress:
+    def _progress(self, step: Step) -> tuple[Progress, bool]:
+        """The clock of a try of ``step``, and whether its success teaches ``auto`` limits."""
         # The same rule the generated LiteLLM configs carry (one function decides it).
+        timeout, first_token, stall = self._defaults
         limits = attempt_limits(
-            step.links,
-            timeout=self._default_timeout,
-            first_token=self._default_first_token,
-            stall=self._default_stall,
+            step.links, chain=self.chain, timeout=timeout, first_token=first_token, stall=stall
         )
+        values = {name: getattr(limits, name) for name in LIMIT_NAMES}
+        learned: dict[Limit, str] = {}
+        hedge = self.chain.hedge
+        learn = bool(limits.auto) or (hedge is not None and isinstance(hedge.after, AutoLimit))
+        if learn:
+            latency = self._registry.latency(self._key(step))
+            names = LIMIT_NAMES if self._streaming else ("timeout",)
+            for name, (seconds, source, _) in limits_now(limits, latency, names=names).items():
+                values[name] = seconds
+                if name in limits.auto:
+                    learned[_CLOCK_NAMES[name]] = source
+            if hedge is not None and isinstance(hedge.after, AutoLimit):
+                spec = hedge.after.settled(DEFAULT_HEDGE_COLD, hedge=True)
+                metric: Metric = "first_token" if self._streaming else "total"
+                self._hedge_after = learned_limit(spec, latency.get(metric))[0]
         now = time.monotonic()
-        deadline = min(now + limits.timeout, self._deadline)
+        deadline = min(now + values["timeout"], self._deadline)
         # First-token and stall limits only mean something when tokens arrive one by one;
         # a non-stream answer arrives whole (OpenRouter pads it with whitespace meanwhile).
         if not self._streaming:
-            return Progress(deadline=deadline, started=now)
-        return Progress(
+            return Progress(deadline=deadline, started=now, learned=learned or None), learn
+        progress = Progress(
             deadline=deadline,
-            first_token=limits.first_token,
-            stall=limits.stall,
+            first_token=values["first_token"],
+            stall=values["stall"],
             started=now,
+            learned=learned or None,
         )
+        return progress, learn
+
+    def _observed(self, progress: Progress) -> dict[Metric, float]:
+        """What a successful try took: whole time, and for streams first output and longest gap."""
+        observed: dict[Metric, float] = {"total": time.monotonic() - progress.started}
+        if self._streaming and progress.first_token_at is not None:
+            observed["first_token"] = progress.first_token_at - progress.started
+            if progress.longest_gap:
+                observed["stall"] = progress.longest_gap
+        return observed
 
     def _final_error(self, failure: AttemptFailure) -> UnrecoverableError | None:
         """The error that ends the run at once after ``failure``, if no other link may fix it."""
@@ -717,10 +786,10 @@ class ChainRun(Generic[R]):
         if self._streaming:
             body = stream_body(body)
         self._last_start = time.monotonic()
-        progress = self._progress(step)
+        progress, learn = self._progress(step)
         action = Try(
             step, progress, retry, self._reader(progress), body, self._recovering,
-            reserved=reserved, held_ws=held_ws,
+            reserved=reserved, held_ws=held_ws, learn=learn,
         )  # fmt: skip
         self._live.append(action)
         return action
@@ -740,6 +809,10 @@ class ChainRun(Generic[R]):
         self.budget.settle(action.reserved, attempt.cost)
         attempt.request_sent = action.progress.request_sent
         attempt.limits = action.limits
+        if action.progress.learned:
+            attempt.auto_limits = {_FIELD_NAMES[k]: v for k, v in action.progress.learned.items()}
+        if action.notes:
+            attempt.notes = [*attempt.notes, *action.notes]
         first = action.progress.first_token_ms
         attempt.first_token_ms = round(first, 1) if first is not None else None
         if len(action.step.links) > 1:

@@ -35,6 +35,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from langchain_openrouter_fallback._definition.attempt_limits import (
+    MAX_SECONDS,
+    AutoLimit,
+    Seconds,
+    TimeLimit,
+)
 from langchain_openrouter_fallback._definition.catalog import load_catalog
 from langchain_openrouter_fallback._definition.payload import server_payloads
 from langchain_openrouter_fallback._definition.provider import ProviderPreferences
@@ -51,6 +57,7 @@ __all__ = [
     "MAX_LINKS",
     "MAX_SECONDS",
     "TRANSIENT_STATUSES",
+    "AutoLimit",
     "BreakerPolicy",
     "CheckName",
     "FallbackChain",
@@ -69,14 +76,6 @@ CAPABILITIES = frozenset({"tools", "vision", "json_schema", "json_mode", "reason
 MAX_LINKS = 100
 """Most links a chain may have (a file with more is refused before it is validated)."""
 
-MAX_SECONDS = 86_400.0
-"""Longest time limit accepted anywhere (one day): ``timeout``, ``deadline``, ``hedge``...
-
-Larger values (``.inf`` included) are refused where they are written, since every timer
-they reach would overflow the platform's clock."""
-
-Seconds = Annotated[float, Field(gt=0, le=MAX_SECONDS, allow_inf_nan=False)]
-"""A time limit: finite, more than 0 and at most :data:`MAX_SECONDS`."""
 _Wait = Annotated[float, Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)]
 _Usd = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
@@ -179,10 +178,15 @@ class BreakerPolicy(_Strict):
 class HedgePolicy(_Strict):
     """Start the next link in parallel when the current one is slow to produce a token."""
 
-    after: Seconds
-    """Seconds without a first token before the hedge starts."""
+    after: TimeLimit
+    """Seconds without a first output before the hedge starts; ``auto``: a learned high
+    quantile (p95) of the running upstream's time to first output (cold start: 1 s)."""
     max_parallel: Annotated[int, Field(ge=2, le=5)] = 2
     """Most attempts of one request in flight at once (the original plus its hedges)."""
+    budget: Annotated[float, Field(gt=0, le=1)] | None = None
+    """Most hedges per request, over time (``0.1``: one request in ten): each request adds
+    ``budget`` to a bucket holding at most ``max(1, 10 x budget)``; a hedge takes one whole
+    token, or is withheld (``None``: no budget)."""
 
 
 class Requirements(_Strict):
@@ -259,12 +263,13 @@ class Link(_Strict):
     """OpenRouter model id, ``vendor/name`` with an optional ``:variant`` (``:free``, ...)."""
     label: str = ""
     """Name used in attempt records and configs; defaults to the model id. Unique per chain."""
-    timeout: Seconds | None = None
-    """Seconds for the whole attempt."""
-    first_token_timeout: Seconds | None = None
-    """Streams: seconds until the first content token (keep-alives don't count)."""
-    stall_timeout: Seconds | None = None
-    """Streams: longest silence between content chunks."""
+    timeout: TimeLimit | None = None
+    """Seconds for the whole attempt, or ``auto`` (learned per upstream)."""
+    first_token_timeout: TimeLimit | None = None
+    """Streams: seconds until the first output (text, tool call or reasoning; keep-alives
+    don't count), or ``auto``."""
+    stall_timeout: TimeLimit | None = None
+    """Streams: longest silence between outputs, or ``auto``."""
     provider: ProviderPreferences | None = None
     """OpenRouter provider routing for this link (sent as the request's ``provider``)."""
     params: dict[str, Any] = Field(default_factory=dict)
@@ -339,6 +344,15 @@ class FallbackChain(_Strict):
     """Also send the deprecated ``route: "fallback"`` in server-mode bodies."""
     deadline: Seconds | None = None
     """Seconds for the whole chain; later attempts get what is left."""
+    timeout: TimeLimit | None = None
+    """Seconds per attempt for links that set none, or ``auto`` (default: the chat model's,
+    else 60)."""
+    first_token_timeout: TimeLimit | None = None
+    """Streams: seconds to the first output for links that set none, or ``auto`` (default:
+    the chat model's, else 15)."""
+    stall_timeout: TimeLimit | None = None
+    """Streams: longest silence between outputs for links that set none, or ``auto``
+    (default: the chat model's, else 10)."""
     max_cost: _Usd | None = None
     """USD ceiling per request: an attempt whose worst case (catalog prices x estimated prompt
     and maximum output tokens) exceeds what is left is skipped; reported costs are spent."""
@@ -354,10 +368,11 @@ class FallbackChain(_Strict):
         default=None,
         json_schema_extra=_or_shorthand(
             {
-                "type": "number",
-                "exclusiveMinimum": 0,
-                "maximum": MAX_SECONDS,
-                "description": "shorthand: {after: N}",
+                "anyOf": [
+                    {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SECONDS},
+                    {"const": "auto"},
+                ],
+                "description": "shorthand: {after: N} or {after: auto}",
             }
         ),
     )
@@ -388,7 +403,7 @@ class FallbackChain(_Strict):
     @classmethod
     def _hedge_shorthand(cls, value: Any) -> Any:
         is_number = isinstance(value, int | float) and not isinstance(value, bool)
-        return {"after": value} if is_number else value
+        return {"after": value} if is_number or value == "auto" else value
 
     @field_validator("params")
     @classmethod

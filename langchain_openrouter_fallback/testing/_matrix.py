@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
     from langchain_openrouter_fallback._cli.drill import DrillReport
+    from langchain_openrouter_fallback._definition.attempt_limits import AutoLimit
     from langchain_openrouter_fallback._definition.chain import FallbackChain
     from langchain_openrouter_fallback.emulator import Emulator, LogEntry
     from langchain_openrouter_fallback.testing._proxy import LiteLLMProxy
@@ -256,24 +257,26 @@ def _families(chain: FallbackChain, statuses: Iterable[int]) -> dict[str, _Famil
 def capped(chain: FallbackChain, seconds: float) -> FallbackChain:
     """``chain`` with every link's limits at most ``seconds`` (never raised).
 
-    ``timeout``, ``first_token_timeout`` and ``stall_timeout``; a link without a ``timeout``
-    gets ``seconds``.
+    ``timeout``, ``first_token_timeout`` and ``stall_timeout``, the chain's and each link's;
+    a link without a ``timeout`` gets ``seconds``, and an ``auto`` limit becomes ``seconds``
+    (a drill of faults runs every link under fixed, short limits).
     """
+    names = ("timeout", "first_token_timeout", "stall_timeout")
     links = [
         link.model_copy(
-            update={
-                "timeout": min(link.timeout or seconds, seconds),
-                "first_token_timeout": _at_most(link.first_token_timeout, seconds),
-                "stall_timeout": _at_most(link.stall_timeout, seconds),
-            }
+            update={name: _at_most(getattr(link, name), seconds) for name in names}
+            | {"timeout": _at_most(link.timeout or seconds, seconds)}
         )
         for link in chain.models
     ]
-    return chain.model_copy(update={"models": links})
+    update: dict[str, Any] = {name: _at_most(getattr(chain, name), seconds) for name in names}
+    return chain.model_copy(update={"models": links, **update})
 
 
-def _at_most(value: float | None, seconds: float) -> float | None:
-    return None if value is None else min(value, seconds)
+def _at_most(value: float | AutoLimit | None, seconds: float) -> float | None:
+    if value is None:
+        return None
+    return min(value, seconds) if isinstance(value, int | float) else seconds  # auto: fixed
 
 
 def fault_matrix(
