@@ -13,6 +13,9 @@ import threading
 
 __all__ = ["HedgeBudgets"]
 
+_WHOLE = 1.0 - 1e-9
+"""A whole token, give or take float rounding: ten additions of 0.1 make 0.9999999999999999."""
+
 
 def capacity(budget: float) -> float:
     """Most tokens the bucket of ``budget`` holds."""
@@ -38,9 +41,9 @@ class HedgeBudgets:
         """Whether a hedge of ``chain`` may start now (it takes a token if so)."""
         with self._lock:
             held = self._tokens.get(chain, 0.0)
-            if held < 1.0:
+            if held < _WHOLE:
                 return False
-            self._tokens[chain] = held - 1.0
+            self._tokens[chain] = max(0.0, held - 1.0)
             return True
 
     def tokens(self, chain: str) -> float:
