@@ -129,9 +129,10 @@ class ChatOpenRouterFallback(BaseChatModel):
             from its successful attempts (:meth:`limits` shows the values now).
         stream_recovery: replaces the chain's (a per-call ``stream_recovery=`` wins).
         max_retries: retries per link, overriding the chain's retry policy.
-        private_breakers: keep this instance's circuits to itself (default: circuits belong
+        private_breakers: keep this instance's circuits, the latencies its ``auto`` limits
+            learn from and its hedge budget to itself (default: circuits and latencies belong
             to the upstream, endpoint + model id + provider preferences, and are shared by
-            every instance reaching it); ``llm.reset_breakers()`` closes them.
+            every instance reaching it); ``llm.reset_breakers()`` closes the circuits.
 
     Instantiate:
         .. code-block:: python
@@ -234,9 +235,10 @@ class ChatOpenRouterFallback(BaseChatModel):
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other request fields (``top_p``, ``reasoning``, ``plugins``...)."""
     private_breakers: bool = False
-    """Keep this instance's circuits to itself (in this process), shared with no other
-    instance and not with the chain's ``shared_state``. Default: circuits are shared by every
-    instance that reaches the same upstream (endpoint + model id + provider preferences)."""
+    """Keep this instance's circuits (and what its ``auto`` limits learn, and its hedge budget)
+    to itself, in this process, shared with no other instance and not with the chain's
+    ``shared_state``. Default: they are shared by every instance that reaches the same upstream
+    (endpoint + model id + provider preferences)."""
 
     _health: HealthRegistry = PrivateAttr(default_factory=default_registry)
     _transport_instance: Transport | None = PrivateAttr(default=None)

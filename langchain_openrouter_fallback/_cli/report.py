@@ -8,12 +8,24 @@ from typing import TYPE_CHECKING
 from langchain_openrouter_fallback._cli.table import plural, table
 from langchain_openrouter_fallback._decisions.accept import PRE_CONTENT_CHECKS
 from langchain_openrouter_fallback._decisions.adapt_report import budget_warnings
+from langchain_openrouter_fallback._definition.attempt_limits import (
+    AutoLimit,
+    attempt_limits,
+    field_name,
+)
 
 if TYPE_CHECKING:
     from langchain_openrouter_fallback._definition.catalog import Catalog
     from langchain_openrouter_fallback._definition.chain import FallbackChain, Link
 
-__all__ = ["ChainReport", "LinkRow", "accept_summary", "check_chain", "format_chain_report"]
+__all__ = [
+    "ChainReport",
+    "LinkRow",
+    "accept_summary",
+    "auto_summary",
+    "check_chain",
+    "format_chain_report",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +51,8 @@ class ChainReport:
     warnings: list[str] = field(default_factory=list)
     accept: str = ""
     """The answer checks in force, and where they cannot run (empty: none)."""
+    auto: str = ""
+    """The ``auto`` limits in force, per link (empty: none)."""
 
     @property
     def ok(self) -> bool:
@@ -85,10 +99,27 @@ def accept_summary(chain: FallbackChain) -> str:
     return text
 
 
+def auto_summary(chain: FallbackChain) -> str:
+    """The ``auto`` limits per link: ``primary first_token_timeout (cold 15 s, 1-120 s)``."""
+    parts = []
+    for link in chain.models:
+        limits = attempt_limits([link], chain=chain)
+        for name, spec in limits.auto.items():
+            parts.append(
+                f"{link.label} {field_name(name)} (cold {spec.cold:g} s, "
+                f"{spec.floor:g}-{spec.ceiling:g} s)"
+            )
+    hedge = chain.hedge
+    if hedge is not None and isinstance(hedge.after, AutoLimit):
+        parts.append("hedge.after (p95 of the first output)")
+    return "; ".join(parts)
+
+
 def check_chain(chain: FallbackChain, catalog: Catalog) -> ChainReport:
     """Build the report: per-link capabilities and the chain's warnings."""
     report = ChainReport(chain.name, chain.mode, [_row(link, catalog) for link in chain.models])
     report.accept = accept_summary(chain)
+    report.auto = auto_summary(chain)
     primary = report.rows[0]
     for row in report.rows:
         variant = catalog.unlisted_variant(row.model)
@@ -128,5 +159,7 @@ def format_chain_report(report: ChainReport) -> str:
     lines.extend(table(rows, "<<>><"))
     if report.accept:
         lines.append(f"  accept: {report.accept}")
+    if report.auto:
+        lines.append(f"  learned limits: {report.auto}")
     lines.extend(f"  warning: {warning}" for warning in report.warnings)
     return "\n".join(lines)

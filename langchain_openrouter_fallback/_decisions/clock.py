@@ -24,11 +24,15 @@ from langchain_openrouter_fallback._errors import ErrorKind, classify, error_mes
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-__all__ = ["DEFAULT_CONNECT_TIMEOUT", "AttemptFailure", "Limit", "Progress"]
+__all__ = ["DEFAULT_CONNECT_TIMEOUT", "LIMIT_FIELDS", "AttemptFailure", "Limit", "Progress"]
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 Limit = Literal["connect", "first_token", "stall", "total"]
 """Which limit of an attempt's clock fired."""
+LIMIT_FIELDS: dict[str, str] = {
+    "total": "timeout", "first_token": "first_token_timeout", "stall": "stall_timeout",
+}  # fmt: skip
+"""The chain field that sets each limit of the clock."""
 
 
 class AttemptFailure(Exception):  # noqa: N818 - internal signal, not a user-facing error

@@ -379,12 +379,9 @@ class HealthRegistry:
             self._call(lambda backend: backend.reset())
 
     def forget(self, keys: Iterable[Key]) -> None:
-        """Forget these circuits and their latencies, here and in the shared backend."""
+        """Forget these circuits, here and in the shared backend (what they took stays)."""
         keys = list(keys)
         self._local.forget(keys)
-        self._latency.forget(keys)
-        for key in keys:
-            self._latency_cache.pop(key, None)
         if self.backend is not self._local:
             self._call(lambda backend: backend.forget(keys))
 

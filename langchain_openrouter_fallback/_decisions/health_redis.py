@@ -250,9 +250,8 @@ class RedisBackend:
             raise self._unavailable(exc) from exc
 
     def forget(self, keys: Iterable[Key]) -> None:
-        """Delete these circuits and their latency summaries."""
-        keys = list(keys)
-        names = [self._name(key) for key in keys] + [self._latency_name(key) for key in keys]
+        """Delete these circuits (their latency summaries stay)."""
+        names = [self._name(key) for key in keys]
         if not names:
             return
         try:

@@ -13,8 +13,7 @@ import threading
 
 __all__ = ["HedgeBudgets"]
 
-_WHOLE = 1.0 - 1e-9
-"""A whole token, give or take float rounding: ten additions of 0.1 make 0.9999999999999999."""
+_EPSILON = 1e-9
 
 
 def capacity(budget: float) -> float:
@@ -41,7 +40,7 @@ class HedgeBudgets:
         """Whether a hedge of ``chain`` may start now (it takes a token if so)."""
         with self._lock:
             held = self._tokens.get(chain, 0.0)
-            if held < _WHOLE:
+            if held < 1.0 - _EPSILON:  # ten requests of 0.1 add up to 0.9999999999999999
                 return False
             self._tokens[chain] = max(0.0, held - 1.0)
             return True

@@ -165,12 +165,6 @@ class LatencyBook:
         with self._lock:
             return {m: h.copy() for m, h in self._histograms.get(key, {}).items()}
 
-    def forget(self, keys: Iterable[Key]) -> None:
-        """Forget these upstreams."""
-        with self._lock:
-            for key in keys:
-                self._histograms.pop(key, None)
-
     def reset(self) -> None:
         """Forget everything."""
         with self._lock:

@@ -39,7 +39,7 @@ from langchain_openrouter_fallback._decisions.accept import (
     reject,
 )
 from langchain_openrouter_fallback._decisions.budget import Budget
-from langchain_openrouter_fallback._decisions.clock import AttemptFailure, Progress
+from langchain_openrouter_fallback._decisions.clock import LIMIT_FIELDS, AttemptFailure, Progress
 from langchain_openrouter_fallback._decisions.health import circuit_key
 from langchain_openrouter_fallback._decisions.learned import learned_limit, limits_now
 from langchain_openrouter_fallback._decisions.prefill import (
@@ -101,9 +101,6 @@ MIN_ATTEMPT_BUDGET = 0.05
 _CONTEXT_LIMIT = re.compile(r"maximum context length is (\d+)")
 _CLOCK_NAMES: dict[str, Limit] = {
     "timeout": "total", "first_token": "first_token", "stall": "stall",
-}  # fmt: skip
-_FIELD_NAMES: dict[str, str] = {
-    "total": "timeout", "first_token": "first_token_timeout", "stall": "stall_timeout",
 }  # fmt: skip
 DEFAULT_HEDGE_COLD = 1.0
 """``hedge: {after: auto}``: seconds before a hedge until the primary's upstream is learned."""
@@ -810,7 +807,7 @@ class ChainRun(Generic[R]):
         attempt.request_sent = action.progress.request_sent
         attempt.limits = action.limits
         if action.progress.learned:
-            attempt.auto_limits = {_FIELD_NAMES[k]: v for k, v in action.progress.learned.items()}
+            attempt.auto_limits = {LIMIT_FIELDS[k]: v for k, v in action.progress.learned.items()}
         if action.notes:
             attempt.notes = [*attempt.notes, *action.notes]
         first = action.progress.first_token_ms

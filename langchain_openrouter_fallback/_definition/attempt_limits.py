@@ -241,13 +241,13 @@ def attempt_limits(
         A server-mode group's ``timeout`` is the sum of its links' when every link sets a
         number (OpenRouter tries them inside one request); otherwise the next layer's.
     """
-    timeouts = [link.timeout for link in links]
-    own_timeout: float | AutoLimit | None = None
-    if all(isinstance(t, float | int) for t in timeouts):
-        own_timeout = math.fsum(t for t in timeouts if isinstance(t, float | int))
-    elif len(links) == 1:
-        own_timeout = timeouts[0]
-    own = (own_timeout, links[0].first_token_timeout, links[0].stall_timeout)
+    first = links[0]
+    own_timeout = first.timeout
+    if len(links) > 1:
+        timeouts = [link.timeout for link in links]
+        numbers = [t for t in timeouts if isinstance(t, float | int)]
+        own_timeout = math.fsum(numbers) if len(numbers) == len(timeouts) else None
+    own = (own_timeout, first.first_token_timeout, first.stall_timeout)
     chained = (
         (chain.timeout, chain.first_token_timeout, chain.stall_timeout)
         if chain is not None
@@ -255,25 +255,30 @@ def attempt_limits(
     )
     model = (timeout, first_token, stall)
     defaults = (DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_FIRST_TOKEN_TIMEOUT, DEFAULT_STALL_TIMEOUT)
-    values: dict[str, float] = {}
+    values: list[float] = []
     sources: dict[str, LimitSource] = {}
     auto: dict[str, AutoLimit] = {}
+    # Runs before every attempt: plain branches, no per-limit lists (see benchmarks/overhead).
     for i, name in enumerate(_NAMES):
-        layers: list[tuple[float | AutoLimit | None, LimitSource]] = [
-            (own[i], "link"), (chained[i], "chain"), (model[i], "model"),
-            (defaults[i], "default"),
-        ]  # fmt: skip
-        value, source = next((v, s) for v, s in layers if v is not None)
+        value: float | AutoLimit
+        if own[i] is not None:
+            value, sources[name] = own[i], "link"  # type: ignore[assignment]
+        elif chained[i] is not None:
+            value, sources[name] = chained[i], "chain"  # type: ignore[assignment]
+        elif model[i] is not None:
+            value, sources[name] = model[i], "model"  # type: ignore[assignment]
+        else:
+            value, sources[name] = defaults[i], "default"
         if isinstance(value, AutoLimit):
-            cold = next(v for v, _ in layers if v is not None and not isinstance(v, AutoLimit))
+            below = (own[i], chained[i], model[i], defaults[i])
+            cold = next(v for v in below if v is not None and not isinstance(v, AutoLimit))
             auto[name] = value.settled(cold)
             value = auto[name].cold or cold
-        values[name] = float(value)
-        sources[name] = source
+        values.append(float(value))
     return AttemptLimits(
-        timeout=values["timeout"],
-        first_token=values["first_token"],
-        stall=values["stall"],
+        timeout=values[0],
+        first_token=values[1],
+        stall=values[2],
         defaulted=frozenset(name for name in _NAMES if sources[name] == "default"),
         sources=sources,
         auto=auto,

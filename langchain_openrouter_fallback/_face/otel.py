@@ -21,6 +21,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.trace import ProxyTracerProvider, SpanKind, StatusCode
 
 from langchain_openrouter_fallback import telemetry
+from langchain_openrouter_fallback._decisions.clock import LIMIT_FIELDS
 from langchain_openrouter_fallback._errors import (
     FallbacksExhaustedError,
     StreamInterruptedError,
@@ -220,6 +221,17 @@ def _response_attributes(attributes: dict[str, Any], reader: AttemptReader | Non
         attributes["gen_ai.usage.output_tokens"] = completion
 
 
+def _limit_attributes(attempt: Attempt, limit: str) -> dict[str, Any]:
+    """The limit that fired: its name, its seconds, and ``learned``/``cold`` when ``auto``."""
+    attributes: dict[str, Any] = {PREFIX + "limit": limit}
+    name = LIMIT_FIELDS.get(limit, "")
+    if name in attempt.limits:
+        attributes[PREFIX + "limit_seconds"] = attempt.limits[name]
+    if name in attempt.auto_limits:
+        attributes[PREFIX + "limit_source"] = attempt.auto_limits[name]
+    return attributes
+
+
 def _attempt_attributes(
     attempt: Attempt, number: int, *, hedge: bool, failure: AttemptFailure | None
 ) -> dict[str, Any]:
@@ -238,7 +250,7 @@ def _attempt_attributes(
     if attempt.status_code is not None:
         attributes["http.response.status_code"] = attempt.status_code
     if failure is not None and failure.limit:
-        attributes[PREFIX + "limit"] = failure.limit
+        attributes.update(_limit_attributes(attempt, failure.limit))
     if attempt.recovered:
         attributes[PREFIX + "recovered"] = attempt.recovered
     if hedge:

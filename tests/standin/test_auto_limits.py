@@ -19,7 +19,7 @@ from langchain_openrouter_fallback import AutoLimit, ChainValidationError, ChatO
 from langchain_openrouter_fallback._decisions.health import HealthRegistry
 from langchain_openrouter_fallback._decisions.health_redis import RedisBackend
 from tests.health.conftest import redis_server, redis_url  # noqa: F401 - the real redis fixtures
-from tests.standin import StandIn, keepalive_only, stream
+from tests.standin import StandIn, completion, hang, keepalive_only, stream
 from tests.standin.test_timers_and_bodies import PRIMARY, SECONDARY, STREAMS, run
 
 KEY = "standin-test-key-0000"
@@ -228,3 +228,22 @@ def test_a_redis_that_is_down_leaves_learning_to_this_process():
         teach(llm, server, 2)
         shown = llm.limits()["primary"]["first_token_timeout"]
     assert ("learned", 2) == (shown["source"], shown["samples"])
+
+
+@pytest.mark.parametrize("method", ["invoke", "ainvoke"])
+def test_timeout_auto_learns_whole_answers_and_leaves_a_hang_at_the_learned_value(method):
+    """Whole answers teach ``timeout: auto``; a hanging primary is then left at the learned value."""
+    spec = {"auto": {"floor": 0.5, "ceiling": 2, "min_samples": 3}}
+    with StandIn() as server:
+        llm = chain_model(server, {"timeout": spec})
+        server.script(PRIMARY, *[completion(padding=2, padding_gap=0.05) for _ in range(3)])
+        assert ["primary"] * 3 == [run(llm, method).served_by for _ in range(3)]
+        shown = llm.limits()["primary"]["timeout"]
+        server.script(PRIMARY, hang(30))
+        result = run(llm, method)
+    assert ("learned", 3) == (shown["source"], shown["samples"])
+    assert "anthropic/claude-haiku-4.5" == result.served_by
+    first = result.attempts[0]
+    assert "(total timeout, learned)" in first["error"]
+    assert {"timeout": "learned"} == first["auto_limits"]
+    assert shown["seconds"] == first["limits"]["timeout"]

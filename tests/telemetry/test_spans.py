@@ -182,3 +182,20 @@ def test_without_an_sdk_nothing_is_recorded_and_requests_still_serve(emu):
     assert (True, False) == (telemetry.enabled(), telemetry.active())
     message = model(emu, chain("otel-api-only")).invoke("hi")
     assert "primary" == message.response_metadata["fallback"]["served_by"]
+
+
+def test_a_timeout_span_names_the_limit_its_seconds_and_whether_it_was_learned(emu, otel):
+    """An ``auto`` first-token limit still cold fires: the span says which, how long, ``cold``."""
+    emu.set_scenario({"faults": [{"model": PRIMARY, "slow_first_token": "forever"}]})
+    cold = chain(
+        "otel-auto", first_token_timeout={"auto": {"cold": 0.3}}, breaker={"enabled": False}
+    )
+    list(model(emu, cold).stream("hi"))
+    failed = otel.attempts()[0]
+    assert {
+        P + "link": "primary",
+        P + "error_kind": "timeout",
+        P + "limit": "first_token",
+        P + "limit_seconds": 0.3,
+        P + "limit_source": "cold",
+    }.items() <= dict(failed.attributes).items()
