@@ -9,6 +9,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SUITES = [
     "startup", "overhead", "telemetry", "emulator_throughput", "compare", "health", "streams",
+    "learned_limits",
 ]  # fmt: skip
 
 

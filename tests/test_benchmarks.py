@@ -26,7 +26,12 @@ SMALL = {
     "emulator_throughput": ["--seconds", "0.3", "--connections", "4", "--streams", "10"],
     "streams": ["--runs", "1", "--latency", "0.01", "--interval", "0.001"],
     "health": ["--runs", "2", "--down", "0.3", "--up", "0.2"],
-}
+    # Every wait and limit at 1/20; too few requests for anything to be learned.
+    "learned_limits": [
+        "--time-scale", "0.05", "--warmup", "3", "--requests", "8", "--silent", "2",
+        "--healthy", "2", "--reasoning-seconds", "0.3", "--hedge-requests", "10",
+    ],
+}  # fmt: skip
 
 
 def _run(name: str) -> str:
@@ -91,6 +96,13 @@ def test_health_prints_both_tables():
     out = _run("health")
     assert "Hedged time to first token" in out
     assert "litellm.Router, router_kwargs(chain)" in out
+
+
+@pytest.mark.timeout(300)
+def test_learned_limits_prints_every_table():
+    figures = _figures(_run("learned_limits"))["learned_limits"]
+    assert set(figures) == {"silent", "healthy", "tail", "hedge"}
+    assert set(figures["tail"]) == {"fixed 15 s", "fixed 2 s", "auto"}
 
 
 def test_the_bench_lock_holds_every_peer_compare_runs_side_by_side():
