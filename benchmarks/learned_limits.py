@@ -445,8 +445,8 @@ async def hedge_budget(setup: Setup) -> dict[str, Any]:
     plain = {"after": setup.s(0.2)}
     budget = {"after": setup.s(0.2), "budget": 0.1}
     one_by_one = max(1, setup.hedge_requests // 2)
-    # (hedge, requests, in flight): the bucket holds one token at budget 0.1, so requests in
-    # flight together share what it holds when their hedges fall due.
+    # (hedge, requests, in flight): the budget is a window of the chain's last 100 requests,
+    # so requests in flight together get their share too.
     contenders: dict[str, tuple[dict[str, float], int, int]] = {
         "{after: 0.2}": (plain, setup.hedge_requests, CONCURRENCY),
         "{after: 0.2, budget: 0.1}": (budget, setup.hedge_requests, CONCURRENCY),

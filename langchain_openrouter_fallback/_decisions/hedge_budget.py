@@ -1,56 +1,70 @@
 """The hedge budget: at most a fraction of requests may start a hedge (``hedge.budget``).
 
-A token bucket per chain, in this process: each request adds ``budget`` of a token, the
-bucket holds at most ``max(1, 10 x budget)`` and starts full; a hedge takes one whole token
-or is withheld. Over any run of ``n`` requests at most ``max(1, 10 x budget) + budget x n``
-hedge, so when an upstream slows down for everyone, hedging cannot double the bill: it
-settles at one request in ``1 / budget``.
+A sliding window per chain name, in this process: the last :data:`WINDOW` requests, each marked
+once it hedged. A request may hedge while fewer than ``budget x n`` of the ``n`` requests in the
+window did (``n`` counts the request asking), so of any ``n`` consecutive requests (``n`` up to
+the window) at most ``ceil(budget x n)`` hedge. When an upstream slows down for everyone,
+hedging cannot double the bill: it settles at one request in ``1 / budget``, however many are
+in flight at once.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import deque
 
-__all__ = ["HedgeBudgets"]
+__all__ = ["WINDOW", "HedgeBudgets", "Ticket"]
 
+WINDOW = 100
+"""Requests the budget looks back over."""
 _EPSILON = 1e-9
+"""``0.1 x 10`` is 0.9999999999999999: a share this close to a whole hedge is one."""
 
 
-def capacity(budget: float) -> float:
-    """Most tokens the bucket of ``budget`` holds."""
-    return max(1.0, 10 * budget)
+class Ticket:
+    """One request's place in its chain's window."""
+
+    __slots__ = ("hedged",)
+
+    def __init__(self) -> None:
+        """Not hedged yet."""
+        self.hedged = False
 
 
 class HedgeBudgets:
-    """One token bucket per chain name (thread-safe)."""
+    """One window of recent requests per chain name (thread-safe)."""
 
     def __init__(self) -> None:
-        """Buckets are made full on a chain's first request."""
-        self._tokens: dict[str, float] = {}
+        """No requests yet."""
+        self._windows: dict[str, deque[Ticket]] = {}
         self._lock = threading.Lock()
 
-    def request(self, chain: str, budget: float) -> None:
-        """A request of ``chain`` started: it adds ``budget`` of a token."""
+    def request(self, chain: str) -> Ticket:
+        """A request of ``chain`` started: its place in the window."""
+        ticket = Ticket()
         with self._lock:
-            held = self._tokens.get(chain)
-            full = capacity(budget)
-            self._tokens[chain] = full if held is None else min(full, held + budget)
+            window = self._windows.get(chain)
+            if window is None:
+                window = self._windows[chain] = deque(maxlen=WINDOW)
+            window.append(ticket)
+        return ticket
 
-    def take(self, chain: str) -> bool:
-        """Whether a hedge of ``chain`` may start now (it takes a token if so)."""
+    def take(self, chain: str, ticket: Ticket, budget: float) -> bool:
+        """Whether the request holding ``ticket`` may hedge now (marked as hedged if so)."""
         with self._lock:
-            held = self._tokens.get(chain, 0.0)
-            if held < 1.0 - _EPSILON:  # ten requests of 0.1 add up to 0.9999999999999999
+            window = self._windows.get(chain, ())
+            if sum(t.hedged for t in window) >= budget * len(window) - _EPSILON:
                 return False
-            self._tokens[chain] = max(0.0, held - 1.0)
+            ticket.hedged = True
             return True
 
-    def tokens(self, chain: str) -> float:
-        """Tokens in ``chain``'s bucket now."""
+    def hedged(self, chain: str) -> tuple[int, int]:
+        """``(hedged, requests)`` in ``chain``'s window now."""
         with self._lock:
-            return self._tokens.get(chain, 0.0)
+            window = self._windows.get(chain, ())
+            return sum(t.hedged for t in window), len(window)
 
     def reset(self) -> None:
-        """Refill every bucket (forget them)."""
+        """Forget every window."""
         with self._lock:
-            self._tokens.clear()
+            self._windows.clear()

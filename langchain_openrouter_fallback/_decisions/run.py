@@ -321,7 +321,11 @@ class ChainRun(Generic[R]):
         self._custom_checks = custom_checks
         self._answer_of = answer_of
         self._asked = asked
-        self._hedge_after, self._hedge_withheld = self._hedging(chain, registry), False
+        self._hedge_after, self._hedge_withheld = self._hedging(chain), False
+        self._ticket = (
+            registry.hedges.request(chain.name) if chain.hedge and chain.hedge.budget else None
+        )
+        """This request's place in the chain's hedge budget (``hedge.budget``)."""
 
     # -- driving -------------------------------------------------------------------------
 
@@ -464,7 +468,7 @@ class ChainRun(Generic[R]):
             return _LISTEN  # every chunk of a stream asks: no new value each time
         if delay > 0:
             return Listen(delay)
-        if self.chain.hedge and self.chain.hedge.budget and not self._hedge_allowed():
+        if self._ticket is not None and not self._hedge_allowed():
             return _LISTEN
         hedge = self._take()
         if hedge is None:
@@ -487,21 +491,19 @@ class ChainRun(Generic[R]):
         return max(0.0, self._last_start + self._hedge_after - time.monotonic())
 
     @staticmethod
-    def _hedging(chain: FallbackChain, registry: HealthRegistry) -> float:
-        """Seconds after a start that a hedge is due (learned ones are set as tries start).
-
-        A request of a chain with a hedge budget adds its share to the budget here.
-        """
+    def _hedging(chain: FallbackChain) -> float:
+        """Seconds after a start that a hedge is due (learned ones are set as tries start)."""
         hedge = chain.hedge
         if hedge is None:
             return 0.0
-        if hedge.budget is not None:
-            registry.hedges.request(chain.name, hedge.budget)
         return hedge.after if isinstance(hedge.after, float) else DEFAULT_HEDGE_COLD
 
     def _hedge_allowed(self) -> bool:
-        """Whether the chain's hedge budget has a hedge to spend (else note why none starts)."""
-        if self._registry.hedges.take(self.chain.name):
+        """Whether the chain's hedge budget allows this request a hedge (else note why not)."""
+        hedge, ticket = self.chain.hedge, self._ticket
+        if hedge is None or hedge.budget is None or ticket is None:
+            return True
+        if self._registry.hedges.take(self.chain.name, ticket, hedge.budget):
             return True
         self._hedge_withheld = True
         for action in self._live:

@@ -184,9 +184,9 @@ class HedgePolicy(_Strict):
     max_parallel: Annotated[int, Field(ge=2, le=5)] = 2
     """Most attempts of one request in flight at once (the original plus its hedges)."""
     budget: Annotated[float, Field(gt=0, le=1)] | None = None
-    """Most hedges per request, over time (``0.1``: one request in ten): each request adds
-    ``budget`` to a bucket holding at most ``max(1, 10 x budget)``; a hedge takes one whole
-    token, or is withheld (``None``: no budget)."""
+    """Most hedges per request (``0.1``: one request in ten): of the chain's last 100 requests
+    in this process, at most ``budget`` of them hedge; a hedge beyond that is withheld
+    (``None``: no budget)."""
 
 
 class Requirements(_Strict):

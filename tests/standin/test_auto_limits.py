@@ -153,17 +153,17 @@ def test_auto_is_refused_with_the_field_and_reason():
 
 
 def test_the_hedge_budget_caps_hedges_to_its_share_of_requests():
-    """``budget: 0.2`` over 10 requests that all want a hedge: 2 at once, then one per 5."""
+    """``budget: 0.2`` over 10 requests that all want a hedge: the first, then one in five."""
     with StandIn() as server:
         llm = chain_model(server, {}, hedge={"after": 0.05, "budget": 0.2})
         server.script(PRIMARY, *[stream(first_delay=0.6) for _ in range(10)])
         results = [run(llm, "stream") for _ in range(10)]
     hedged = [r.served_by == "anthropic/claude-haiku-4.5" for r in results]
-    # The bucket holds max(1, 10 x 0.2) = 2 and starts full; each request adds 0.2.
-    assert [True, True, False, False, False, True, False, False, False, False] == hedged
-    withheld = results[2].attempts[0]
+    # Request n may hedge while fewer than 0.2 x n of the first n did.
+    assert [True, False, False, False, False, True, False, False, False, False] == hedged
+    withheld = results[1].attempts[0]
     assert "hedge withheld: budget" in withheld["notes"]
-    assert "primary" == results[2].served_by
+    assert "primary" == results[1].served_by
 
 
 def test_a_learned_hedge_delay_starts_the_hedge_before_a_slow_primary_answers():

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from langchain_openrouter_fallback import AutoLimit, FallbackChain, example_path
 from langchain_openrouter_fallback._cli.report import auto_summary
-from langchain_openrouter_fallback._decisions.hedge_budget import HedgeBudgets
+from langchain_openrouter_fallback._decisions.hedge_budget import WINDOW, HedgeBudgets
 from langchain_openrouter_fallback._decisions.learned import (
     MAX_WEIGHT,
     Histogram,
@@ -93,17 +95,28 @@ def test_learned_limit_is_cold_until_enough_then_clamped():
     assert (120.0, "learned", 103) == learned_limit(spec, histogram)
 
 
-def test_the_hedge_budget_is_a_token_bucket_per_chain():
+def test_the_hedge_budget_is_a_sliding_window_of_requests_per_chain():
+    """Of any n consecutive requests (n up to the window) at most ceil(budget x n) hedge."""
     budgets = HedgeBudgets()
     taken = []
-    for _ in range(20):
-        budgets.request("a", 0.1)
-        taken.append(budgets.take("a"))
-    # Starts full (one token); each request adds 0.1; a hedge takes one.
-    assert 2 == sum(taken)
-    assert [0, 10] == [i for i, t in enumerate(taken) if t]
-    budgets.request("b", 0.5)
-    assert budgets.take("b")  # another chain has its own bucket
+    for _ in range(250):
+        ticket = budgets.request("a")
+        taken.append(budgets.take("a", ticket, 0.1))
+    assert 25 == sum(taken)
+    for n in range(1, WINDOW + 1):
+        for start in range(len(taken) - n + 1):
+            assert sum(taken[start : start + n]) <= math.ceil(0.1 * n - 1e-9)
+    assert [0, 10, 20] == [i for i, t in enumerate(taken) if t][:3]
+    assert (10, WINDOW) == budgets.hedged("a")
+    other = budgets.request("b")
+    assert budgets.take("b", other, 0.1)  # another chain has its own window
+
+
+def test_many_requests_in_flight_share_the_budget_without_losing_it():
+    """25 requests start at once, then all want a hedge: ceil(0.1 x 25) = 3 may."""
+    budgets = HedgeBudgets()
+    tickets = [budgets.request("a") for _ in range(25)]
+    assert 3 == sum(budgets.take("a", ticket, 0.1) for ticket in tickets)
 
 
 def test_validate_names_the_learned_limits_of_the_example():
