@@ -1,11 +1,11 @@
 """The hedge budget: at most a fraction of requests may start a hedge (``hedge.budget``).
 
-A sliding window per chain name, in this process: the last :data:`WINDOW` requests, each marked
-once it hedged. A request may hedge while fewer than ``budget x n`` of the ``n`` requests in the
-window did (``n`` counts the request asking), so of any ``n`` consecutive requests (``n`` up to
-the window) at most ``ceil(budget x n)`` hedge. When an upstream slows down for everyone,
-hedging cannot double the bill: it settles at one request in ``1 / budget``, however many are
-in flight at once.
+A sliding window per chain name, in this process: the last :data:`WINDOW` requests to start,
+each marked once it hedged. A request may hedge while fewer than ``budget x n`` of the ``n``
+requests in the window did (``n`` counts the request asking). One request at a time, that is
+one hedge per ``1 / budget`` requests; with many in flight a request asks a moment after it
+started, while the window slides on, so the share can run a little over (``make bench``
+measures it). When an upstream slows down for everyone, hedging cannot double the bill.
 """
 
 from __future__ import annotations
