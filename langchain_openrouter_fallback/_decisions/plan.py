@@ -15,7 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
-from langchain_openrouter_fallback._decisions.adapt import Adaptation, CatalogLimits, adapt
+from langchain_openrouter_fallback._decisions.adapt import (
+    Adaptation,
+    CatalogLimits,
+    adapt,
+    untouched,
+)
 from langchain_openrouter_fallback._decisions.prefill import rejects_prefill
 from langchain_openrouter_fallback._definition.payload import group_links, link_payload
 
@@ -70,8 +75,11 @@ class RequestFeatures:
     prompt_tokens: int = 0
 
     @classmethod
-    def of(cls, body: dict[str, Any]) -> RequestFeatures:
-        """Read the features from an OpenAI-style request body."""
+    def of(cls, body: dict[str, Any], prompt_tokens: int | None = None) -> RequestFeatures:
+        """Read the features from an OpenAI-style request body.
+
+        ``prompt_tokens``: ``estimate_tokens`` of the body's messages, when already known.
+        """
         messages = body.get("messages") or []
         images = any(
             isinstance(part, dict) and part.get("type") in {"image_url", "image"}
@@ -85,7 +93,7 @@ class RequestFeatures:
             images=images,
             json_schema=fmt == "json_schema",
             json_mode=fmt == "json_object",
-            prompt_tokens=estimate_tokens(messages),
+            prompt_tokens=estimate_tokens(messages) if prompt_tokens is None else prompt_tokens,
         )
 
     def missing(self, capabilities: frozenset[str]) -> list[str]:
@@ -142,6 +150,9 @@ def adapt_for(
     links: Sequence[Link], body: dict[str, Any], catalog: Catalog, prompt_tokens: int
 ) -> Adaptation:
     """``body`` adapted to what ``links`` (one link, or a server-mode group) accept."""
+    rejects = any(map(rejects_prefill, links))
+    if not rejects and untouched(body, catalog.tracked_parameters):
+        return Adaptation(body)  # what adapt returns for it, without the catalog's limits
     infos = [info for link in links if (info := catalog.get(link.model)) is not None]
     provider = links[0].provider
     return adapt(
@@ -150,7 +161,7 @@ def adapt_for(
         tracked=catalog.tracked_parameters,
         prompt_tokens=prompt_tokens,
         enforce=bool(provider and provider.require_parameters),
-        rejects_prefill=any(map(rejects_prefill, links)),
+        rejects_prefill=rejects,
     )
 
 
@@ -205,7 +216,9 @@ class Plan(Sequence["Step"]):
             self._prompt_tokens = estimate_tokens(self._messages)
         requested = link_payload(chain, group, self._messages, self._params)
         adapted = adapt_for(group, requested, catalog, self._prompt_tokens)
-        features = RequestFeatures.of(adapted.body)
+        # The estimate holds while adapting left the messages as they were (the usual case).
+        same = adapted.body.get("messages") is self._messages
+        features = RequestFeatures.of(adapted.body, self._prompt_tokens if same else None)
         info = catalog.get(group[0].model)
         step = Step(
             "+".join(link.label for link in group),
