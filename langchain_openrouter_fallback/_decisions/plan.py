@@ -98,6 +98,8 @@ class RequestFeatures:
 
     def missing(self, capabilities: frozenset[str]) -> list[str]:
         """Capabilities this request needs that are not in ``capabilities``."""
+        if not (self.tools or self.images or self.json_schema or self.json_mode):
+            return []  # most requests need nothing special
         needs = {
             "tools": self.tools,
             "vision": self.images,
@@ -221,7 +223,7 @@ class Plan(Sequence["Step"]):
         features = RequestFeatures.of(adapted.body, self._prompt_tokens if same else None)
         info = catalog.get(group[0].model)
         step = Step(
-            "+".join(link.label for link in group),
+            group[0].label if len(group) == 1 else "+".join(link.label for link in group),
             group,
             adapted.body,
             context_length=info.context_length if info else None,
