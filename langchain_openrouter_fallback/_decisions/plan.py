@@ -41,6 +41,7 @@ __all__ = [
 
 CHARS_PER_TOKEN = 4
 """Rough prompt-size estimate; deliberately simple (no tokenizer dependency)."""
+_IMAGE_PARTS = frozenset({"image_url", "image"})
 
 
 def estimate_tokens(
@@ -81,19 +82,22 @@ class RequestFeatures:
         ``prompt_tokens``: ``estimate_tokens`` of the body's messages, when already known.
         """
         messages = body.get("messages") or []
-        images = any(
-            isinstance(part, dict) and part.get("type") in {"image_url", "image"}
-            for m in messages
-            if isinstance(m.get("content"), list)
-            for part in m["content"]
-        )
-        fmt = (body.get("response_format") or {}).get("type")
+        images = False
+        for message in messages:  # a loop, not a generator: text-only messages cost a check
+            content = message.get("content")
+            if isinstance(content, list) and any(
+                isinstance(part, dict) and part.get("type") in _IMAGE_PARTS for part in content
+            ):
+                images = True
+                break
+        fmt = body.get("response_format")
+        kind = fmt.get("type") if fmt else None
         return cls(
-            tools=bool(body.get("tools")) and body.get("tool_choice") != "none",
-            images=images,
-            json_schema=fmt == "json_schema",
-            json_mode=fmt == "json_object",
-            prompt_tokens=estimate_tokens(messages) if prompt_tokens is None else prompt_tokens,
+            bool(body.get("tools")) and body.get("tool_choice") != "none",
+            images,
+            kind == "json_schema",
+            kind == "json_object",
+            estimate_tokens(messages) if prompt_tokens is None else prompt_tokens,
         )
 
     def missing(self, capabilities: frozenset[str]) -> list[str]:
