@@ -42,6 +42,7 @@ __all__ = [
     "adapt",
     "answer_from_tool",
     "structured_output_route",
+    "untouched",
 ]
 
 Adapted = dict[str, tuple[Any, Any]]
@@ -50,6 +51,8 @@ _CONVERTED = frozenset({"tools", "response_format", "tool_choice", "max_tokens"}
 """Tracked parameters adapted by conversion or clamping, never merely dropped."""
 _TOKEN_FIELDS = ("max_tokens", "max_completion_tokens")
 _FREE_CHOICES = (None, "auto", "none")
+_READ = frozenset({"response_format", "tool_choice", *_TOKEN_FIELDS})
+"""The fields the conversions and the clamp look at (besides the tracked ones)."""
 
 StructuredOutputRoute = Literal["native", "tool", "json_object", "unsupported"]
 """How a link answers ``response_format: json_schema`` (see :func:`structured_output_route`)."""
@@ -85,6 +88,13 @@ class CatalogLimits:
         """The limits shared by ``infos`` (``None`` when the catalog knows none of them)."""
         if not infos:
             return None
+        if len(infos) == 1:  # client mode: one link per step, read as it is
+            info = infos[0]
+            return cls(
+                info.supported_parameters,
+                info.max_completion_tokens or None,
+                info.context_length or None,
+            )
         parameters = frozenset.intersection(*(i.supported_parameters for i in infos))
         ceilings = [i.max_completion_tokens for i in infos if i.max_completion_tokens]
         contexts = [i.context_length for i in infos if i.context_length]
@@ -212,6 +222,15 @@ def _drop_prefill(out: Adaptation) -> None:
         out.adapted["prefill"] = (None, content if isinstance(content, str) else "<parts>")
 
 
+def untouched(body: dict[str, Any], tracked: frozenset[str]) -> bool:
+    """Whether no adaptation can change ``body`` (its prefill aside), whatever the link.
+
+    Most requests: no field the catalog tracks, no ``response_format``, ``tool_choice``
+    or token limit. Checked first, so such a request costs no copy and no catalog limits.
+    """
+    return _READ.isdisjoint(body) and tracked.isdisjoint(body)
+
+
 def adapt(
     body: dict[str, Any],
     limits: CatalogLimits | None,
@@ -232,6 +251,8 @@ def adapt(
         enforce: ``provider.require_parameters`` is set, so unsupported fields stay.
         rejects_prefill: the link is documented to reject a trailing assistant message.
     """
+    if not rejects_prefill and (limits is None or untouched(body, tracked)):
+        return Adaptation(body)
     out = Adaptation(copy.copy(body))
     if rejects_prefill:
         _drop_prefill(out)

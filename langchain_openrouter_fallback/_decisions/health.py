@@ -350,9 +350,10 @@ class HealthRegistry:
 
     def record_success(self, key: Key, policy: BreakerPolicy | None = None) -> None:
         """The link served: close its circuit."""
-        from langchain_openrouter_fallback._definition.chain import BreakerPolicy  # noqa: PLC0415 - cycle
+        if policy is None:  # imported only then: this runs once per served request
+            from langchain_openrouter_fallback._definition.chain import BreakerPolicy  # noqa: PLC0415 - cycle
 
-        policy = policy or BreakerPolicy()
+            policy = BreakerPolicy()
         if policy.enabled:
             self._call(lambda backend: backend.record_success(key, policy))
 

@@ -15,7 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
-from langchain_openrouter_fallback._decisions.adapt import Adaptation, CatalogLimits, adapt
+from langchain_openrouter_fallback._decisions.adapt import (
+    Adaptation,
+    CatalogLimits,
+    adapt,
+    untouched,
+)
 from langchain_openrouter_fallback._decisions.prefill import rejects_prefill
 from langchain_openrouter_fallback._definition.payload import group_links, link_payload
 
@@ -36,6 +41,7 @@ __all__ = [
 
 CHARS_PER_TOKEN = 4
 """Rough prompt-size estimate; deliberately simple (no tokenizer dependency)."""
+_IMAGE_PARTS = frozenset({"image_url", "image"})
 
 
 def estimate_tokens(
@@ -70,26 +76,34 @@ class RequestFeatures:
     prompt_tokens: int = 0
 
     @classmethod
-    def of(cls, body: dict[str, Any]) -> RequestFeatures:
-        """Read the features from an OpenAI-style request body."""
+    def of(cls, body: dict[str, Any], prompt_tokens: int | None = None) -> RequestFeatures:
+        """Read the features from an OpenAI-style request body.
+
+        ``prompt_tokens``: ``estimate_tokens`` of the body's messages, when already known.
+        """
         messages = body.get("messages") or []
-        images = any(
-            isinstance(part, dict) and part.get("type") in {"image_url", "image"}
-            for m in messages
-            if isinstance(m.get("content"), list)
-            for part in m["content"]
-        )
-        fmt = (body.get("response_format") or {}).get("type")
+        images = False
+        for message in messages:  # a loop, not a generator: text-only messages cost a check
+            content = message.get("content")
+            if isinstance(content, list) and any(
+                isinstance(part, dict) and part.get("type") in _IMAGE_PARTS for part in content
+            ):
+                images = True
+                break
+        fmt = body.get("response_format")
+        kind = fmt.get("type") if fmt else None
         return cls(
-            tools=bool(body.get("tools")) and body.get("tool_choice") != "none",
-            images=images,
-            json_schema=fmt == "json_schema",
-            json_mode=fmt == "json_object",
-            prompt_tokens=estimate_tokens(messages),
+            bool(body.get("tools")) and body.get("tool_choice") != "none",
+            images,
+            kind == "json_schema",
+            kind == "json_object",
+            estimate_tokens(messages) if prompt_tokens is None else prompt_tokens,
         )
 
     def missing(self, capabilities: frozenset[str]) -> list[str]:
         """Capabilities this request needs that are not in ``capabilities``."""
+        if not (self.tools or self.images or self.json_schema or self.json_mode):
+            return []  # most requests need nothing special
         needs = {
             "tools": self.tools,
             "vision": self.images,
@@ -142,6 +156,9 @@ def adapt_for(
     links: Sequence[Link], body: dict[str, Any], catalog: Catalog, prompt_tokens: int
 ) -> Adaptation:
     """``body`` adapted to what ``links`` (one link, or a server-mode group) accept."""
+    rejects = any(map(rejects_prefill, links))
+    if not rejects and untouched(body, catalog.tracked_parameters):
+        return Adaptation(body)  # what adapt returns for it, without the catalog's limits
     infos = [info for link in links if (info := catalog.get(link.model)) is not None]
     provider = links[0].provider
     return adapt(
@@ -150,7 +167,7 @@ def adapt_for(
         tracked=catalog.tracked_parameters,
         prompt_tokens=prompt_tokens,
         enforce=bool(provider and provider.require_parameters),
-        rejects_prefill=any(map(rejects_prefill, links)),
+        rejects_prefill=rejects,
     )
 
 
@@ -205,10 +222,12 @@ class Plan(Sequence["Step"]):
             self._prompt_tokens = estimate_tokens(self._messages)
         requested = link_payload(chain, group, self._messages, self._params)
         adapted = adapt_for(group, requested, catalog, self._prompt_tokens)
-        features = RequestFeatures.of(adapted.body)
+        # The estimate holds while adapting left the messages as they were (the usual case).
+        same = adapted.body.get("messages") is self._messages
+        features = RequestFeatures.of(adapted.body, self._prompt_tokens if same else None)
         info = catalog.get(group[0].model)
         step = Step(
-            "+".join(link.label for link in group),
+            group[0].label if len(group) == 1 else "+".join(link.label for link in group),
             group,
             adapted.body,
             context_length=info.context_length if info else None,

@@ -36,36 +36,31 @@ def to_openai_messages(messages: Sequence[Any]) -> list[dict[str, Any]]:
     if all(isinstance(m, dict) and "role" in m for m in messages):
         return [dict(m) for m in messages]
     # LangChain is imported only when its message forms are passed: OpenAI dicts need none.
-    from langchain_core.messages import convert_to_openai_messages  # noqa: PLC0415
+    from langchain_core.messages import AIMessage, convert_to_openai_messages  # noqa: PLC0415
 
-    if not any(_reasoning_details(m) for m in messages):
+    # One import per call, not one per message (this runs on every request).
+    details = [
+        m.additional_kwargs.get("reasoning_details") if isinstance(m, AIMessage) else None
+        for m in messages
+    ]
+    if not any(details):
         converted = convert_to_openai_messages(list(messages))
         return converted if isinstance(converted, list) else [converted]
     result: list[dict[str, Any]] = []
-    for message in messages:
+    for message, detail in zip(messages, details, strict=True):
         one = convert_to_openai_messages([message])
-        details = _reasoning_details(message)
         for item in one if isinstance(one, list) else [one]:
-            if details and item.get("role") == "assistant":
-                item["reasoning_details"] = details
+            if detail and item.get("role") == "assistant":
+                item["reasoning_details"] = detail
             result.append(item)
     return result
 
 
-def _reasoning_details(message: Any) -> Any:
-    from langchain_core.messages import AIMessage  # noqa: PLC0415 - see to_openai_messages
-
-    if isinstance(message, AIMessage):
-        return message.additional_kwargs.get("reasoning_details")
-    return None
-
-
 def merge_params(*layers: dict[str, Any]) -> dict[str, Any]:
     """Later layers win; ``None`` values in a layer mean "not set" and are skipped."""
-    merged: dict[str, Any] = {}
-    for layer in layers:
-        merged.update({k: v for k, v in layer.items() if v is not None})
-    return merged
+    # One comprehension, no dict per layer (this runs several times per call); a later
+    # layer's value replaces an earlier one in place, as ``dict.update`` would.
+    return {key: value for layer in layers for key, value in layer.items() if value is not None}
 
 
 def _routing_key(link: Link) -> tuple[Any, ...]:

@@ -58,6 +58,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Executor"]
 
+_SHOWN = (Show, Finish)
+"""Actions that pass outputs on (a tuple: ``Show | Finish`` would build a union per action)."""
+
 
 def _report(run: Run, event: Event | None) -> None:
     """Tell the run what a lane saw (``None``: nothing within the wait)."""
@@ -130,15 +133,17 @@ class Executor:
         """
         hedge = run.chain.hedge
         lanes = Threads(hedge.max_parallel) if hedge is not None else Inline()
+        flush = self._report is not None
         try:
             while True:
                 action = run.next()
-                self._flush(run)
+                if flush:
+                    self._flush(run)
                 if news is not None and (chunks := news.chunks()):
                     yield chunks
                 if isinstance(action, Listen):
                     _report(run, lanes.get(action.timeout))
-                elif isinstance(action, Show | Finish):
+                elif isinstance(action, _SHOWN):
                     yield action
                     if isinstance(action, Finish):
                         return
@@ -164,15 +169,17 @@ class Executor:
         """Async twin of :meth:`_drive`."""
         hedge = run.chain.hedge
         lanes = Tasks() if hedge is not None else AsyncInline()
+        flush = self._areport is not None
         try:
             while True:
                 action = run.next()
-                await self._aflush(run)
+                if flush:
+                    await self._aflush(run)
                 if news is not None and (chunks := news.chunks()):
                     yield chunks
                 if isinstance(action, Listen):
                     _report(run, await lanes.get(action.timeout))
-                elif isinstance(action, Show | Finish):
+                elif isinstance(action, _SHOWN):
                     yield action
                     if isinstance(action, Finish):
                         return

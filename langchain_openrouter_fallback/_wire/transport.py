@@ -320,6 +320,9 @@ class Transport:
     @property
     def client(self) -> httpx.Client:
         """The shared sync client (created lazily, thread-safe)."""
+        client = self._client
+        if client is not None:  # every request after the first: no lock to take
+            return client
         with self._lock:
             if self._client is None:
                 self._client = httpx.Client(headers=self._headers, limits=self._limits)
