@@ -74,6 +74,7 @@ if TYPE_CHECKING:
     from langchain_openrouter_fallback._decisions.health import HealthRegistry, Key
     from langchain_openrouter_fallback._decisions.learned import Metric
     from langchain_openrouter_fallback._decisions.plan import Step
+    from langchain_openrouter_fallback._definition.attempt_limits import AttemptLimits
     from langchain_openrouter_fallback._definition.catalog import Catalog
     from langchain_openrouter_fallback._definition.chain import FallbackChain, RetryPolicy
     from langchain_openrouter_fallback.telemetry import RunObserver
@@ -671,35 +672,44 @@ class ChainRun(Generic[R]):
         limits = attempt_limits(
             step.links, chain=self.chain, timeout=timeout, first_token=first_token, stall=stall
         )
-        values = {name: getattr(limits, name) for name in LIMIT_NAMES}
-        learned: dict[Limit, str] = {}
+        now = time.monotonic()
         hedge = self.chain.hedge
         learn = bool(limits.auto) or (hedge is not None and isinstance(hedge.after, AutoLimit))
+        values, learned = (limits.timeout, limits.first_token, limits.stall), None
         if learn:
-            latency = self._registry.latency(self._key(step))
-            names = LIMIT_NAMES if self._streaming else ("timeout",)
-            for name, (seconds, source, _) in limits_now(limits, latency, names=names).items():
-                values[name] = seconds
-                if name in limits.auto:
-                    learned[_CLOCK_NAMES[name]] = source
-            if hedge is not None and isinstance(hedge.after, AutoLimit):
-                spec = hedge.after.settled(DEFAULT_HEDGE_COLD, hedge=True)
-                metric: Metric = "first_token" if self._streaming else "total"
-                self._hedge_after = learned_limit(spec, latency.get(metric))[0]
-        now = time.monotonic()
-        deadline = min(now + values["timeout"], self._deadline)
+            values, learned = self._learned(step, limits)
+        deadline = min(now + values[0], self._deadline)
         # First-token and stall limits only mean something when tokens arrive one by one;
         # a non-stream answer arrives whole (OpenRouter pads it with whitespace meanwhile).
         if not self._streaming:
-            return Progress(deadline=deadline, started=now, learned=learned or None), learn
+            return Progress(deadline=deadline, started=now, learned=learned), learn
         progress = Progress(
-            deadline=deadline,
-            first_token=values["first_token"],
-            stall=values["stall"],
-            started=now,
-            learned=learned or None,
-        )
+            deadline=deadline, first_token=values[1], stall=values[2], started=now,
+            learned=learned,
+        )  # fmt: skip
         return progress, learn
+
+    def _learned(
+        self, step: Step, limits: AttemptLimits
+    ) -> tuple[tuple[float, float, float], dict[Limit, str] | None]:
+        """``limits`` with their ``auto`` ones as learned now, and which those are.
+
+        Sets when a hedge of ``hedge: {after: auto}`` is due, from the same upstream.
+        """
+        latency = self._registry.latency(self._key(step))
+        names = LIMIT_NAMES if self._streaming else ("timeout",)
+        values = {name: getattr(limits, name) for name in LIMIT_NAMES}
+        learned: dict[Limit, str] = {}
+        for name, (seconds, source, _) in limits_now(limits, latency, names=names).items():
+            values[name] = seconds
+            if name in limits.auto:
+                learned[_CLOCK_NAMES[name]] = source
+        hedge = self.chain.hedge
+        if hedge is not None and isinstance(hedge.after, AutoLimit):
+            spec = hedge.after.settled(DEFAULT_HEDGE_COLD, hedge=True)
+            metric: Metric = "first_token" if self._streaming else "total"
+            self._hedge_after = learned_limit(spec, latency.get(metric))[0]
+        return (values["timeout"], values["first_token"], values["stall"]), learned or None
 
     def _observed(self, progress: Progress) -> dict[Metric, float]:
         """What a successful try took: whole time, and for streams first output and longest gap."""

@@ -215,6 +215,10 @@ class AttemptLimits:
         return max(value, auto.ceiling or value) if auto is not None else value
 
 
+_MEMO: dict[tuple[Any, ...], tuple[tuple[Any, ...], AttemptLimits]] = {}
+_MEMO_SIZE = 256
+
+
 def attempt_limits(
     links: Sequence[Link],
     *,
@@ -241,6 +245,26 @@ def attempt_limits(
         A server-mode group's ``timeout`` is the sum of its links' when every link sets a
         number (OpenRouter tries them inside one request); otherwise the next layer's.
     """
+    # Asked before every attempt with the same chain objects: remembered by identity (the
+    # entry holds them, so an id cannot be reused while it is remembered).
+    defaults = (DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_FIRST_TOKEN_TIMEOUT, DEFAULT_STALL_TIMEOUT)
+    key = (*map(id, links), id(chain), timeout, first_token, stall, defaults)
+    remembered = _MEMO.get(key)
+    if remembered is not None:
+        return remembered[1]
+    limits = _attempt_limits(links, chain, (timeout, first_token, stall), defaults)
+    if len(_MEMO) >= _MEMO_SIZE:
+        _MEMO.clear()
+    _MEMO[key] = ((*links, chain), limits)
+    return limits
+
+
+def _attempt_limits(
+    links: Sequence[Link],
+    chain: FallbackChain | None,
+    model: tuple[float | AutoLimit | None, ...],
+    defaults: tuple[float, ...],
+) -> AttemptLimits:
     first = links[0]
     own_timeout = first.timeout
     if len(links) > 1:
@@ -253,12 +277,9 @@ def attempt_limits(
         if chain is not None
         else (None, None, None)
     )
-    model = (timeout, first_token, stall)
-    defaults = (DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_FIRST_TOKEN_TIMEOUT, DEFAULT_STALL_TIMEOUT)
     values: list[float] = []
     sources: dict[str, LimitSource] = {}
     auto: dict[str, AutoLimit] = {}
-    # Runs before every attempt: plain branches, no per-limit lists (see benchmarks/overhead).
     for i, name in enumerate(_NAMES):
         value: float | AutoLimit
         if own[i] is not None:
