@@ -36,8 +36,26 @@ def to_openai_messages(messages: Sequence[Any]) -> list[dict[str, Any]]:
     if all(isinstance(m, dict) and "role" in m for m in messages):
         return [dict(m) for m in messages]
     # LangChain is imported only when its message forms are passed: OpenAI dicts need none.
-    from langchain_core.messages import AIMessage, convert_to_openai_messages  # noqa: PLC0415
+    from langchain_core.messages import (  # noqa: PLC0415
+        AIMessage,
+        HumanMessage,
+        SystemMessage,
+        convert_to_openai_messages,
+    )
 
+    # The common prompt (plain text from the user or the system) needs no converter: it is
+    # what convert_to_openai_messages gives it (tests/unit_tests/test_payload_messages.py).
+    roles: dict[type[Any], str] = {HumanMessage: "user", SystemMessage: "system"}
+    plain = [
+        (roles[type(m)], m.content)
+        for m in messages
+        if type(m) in roles
+        and isinstance(m.content, str)
+        and not m.name
+        and not m.additional_kwargs
+    ]
+    if len(plain) == len(messages):
+        return [{"role": role, "content": content} for role, content in plain]
     # One import per call, not one per message (this runs on every request).
     details = [
         m.additional_kwargs.get("reasoning_details") if isinstance(m, AIMessage) else None

@@ -108,3 +108,29 @@ def test_openai_dicts_pass_through_unchanged():
     """OpenAI-style dicts are copied, not rewritten."""
     messages = [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]
     assert messages == to_openai_messages(messages)
+
+
+def test_plain_prompts_convert_exactly_as_langchain_converts_them():
+    """The shortcut for plain user/system text gives what LangChain's converter gives."""
+    from langchain_core.messages import (  # noqa: PLC0415
+        AIMessage,
+        HumanMessage,
+        SystemMessage,
+        convert_to_openai_messages,
+    )
+
+    from langchain_openrouter_fallback._definition.payload import (  # noqa: PLC0415
+        to_openai_messages,
+    )
+
+    prompts = [
+        [HumanMessage("hi")],
+        [SystemMessage("be brief"), HumanMessage("hi", id="m1")],
+        [HumanMessage("named", name="ada")],
+        [HumanMessage([{"type": "text", "text": "parts"}])],
+        [HumanMessage("with kwargs", additional_kwargs={"x": 1})],
+        [SystemMessage("s"), HumanMessage("q"), AIMessage("a"), HumanMessage("q2")],
+        [HumanMessage("")],
+    ]
+    for messages in prompts:
+        assert convert_to_openai_messages(messages) == to_openai_messages(messages), messages
