@@ -5,7 +5,7 @@ A link's catalog entry (``supported_parameters``, ``top_provider.max_completion_
 
 - ``response_format: json_schema`` on a link without ``structured_outputs``: the schema
   becomes a tool the link is told (or, with ``tool_choice`` support, forced) to call, and the
-  tool call is turned back into JSON text (:func:`answer_from_tool`), so the caller parses the
+  tool call is turned back into JSON text (``_face/tool_answer.py``), so the caller parses the
   same object whichever link served; without tools, ``json_object`` plus the schema as an
   instruction. ``json_object`` on a link without ``response_format`` becomes an instruction.
 - A forced ``tool_choice`` on a link without ``tool_choice``: dropped, and the demand is
@@ -29,18 +29,13 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    # Typing only: adapting a body (validate, payloads) must not import LangChain.
-    from langchain_core.messages import AIMessage, AIMessageChunk
-
     from langchain_openrouter_fallback._definition.catalog import ModelInfo
 
 __all__ = [
     "Adaptation",
     "CatalogLimits",
     "StructuredOutputRoute",
-    "ToolAnswer",
     "adapt",
-    "answer_from_tool",
     "structured_output_route",
     "untouched",
 ]
@@ -262,51 +257,3 @@ def adapt(
         _clamp(out, limits, prompt_tokens)
         _drop_unsupported(out, limits, tracked, enforce=enforce)
     return out if out.adapted else Adaptation(body)
-
-
-def answer_from_tool(message: AIMessage, name: str) -> AIMessage:
-    """A message whose call of the stand-in tool ``name`` becomes its JSON text content."""
-    call = next((c for c in message.tool_calls if c["name"] == name), None)
-    bad = next((c for c in message.invalid_tool_calls if c.get("name") == name), None)
-    if call is None and bad is None:
-        return message
-    text = json.dumps(call["args"]) if call is not None else str(bad.get("args") or "")  # type: ignore[union-attr]
-    return message.model_copy(
-        update={
-            "content": text,
-            "tool_calls": [c for c in message.tool_calls if c is not call],
-            "invalid_tool_calls": [c for c in message.invalid_tool_calls if c is not bad],
-        }
-    )
-
-
-class ToolAnswer:
-    """Streams: the stand-in tool's argument deltas become content deltas."""
-
-    def __init__(self, name: str) -> None:
-        """Watch for calls of the tool ``name``."""
-        self.name = name
-        self._seen = False
-        self._index: int | None = None
-
-    def chunk(self, chunk: AIMessageChunk) -> AIMessageChunk:
-        """``chunk`` with the stand-in tool's arguments moved into its text."""
-        text: list[str] = []
-        rest = []
-        for part in chunk.tool_call_chunks:
-            if part.get("name") == self.name:
-                self._seen, self._index = True, part.get("index")
-            elif not (self._seen and part.get("name") is None and part.get("index") == self._index):
-                rest.append(part)
-                continue
-            text.append(part.get("args") or "")
-        if not text:
-            return chunk
-        content = chunk.content if isinstance(chunk.content, str) else ""
-        return type(chunk)(
-            content=content + "".join(text),
-            tool_call_chunks=rest,
-            additional_kwargs=chunk.additional_kwargs,
-            usage_metadata=chunk.usage_metadata,
-            id=chunk.id,
-        )

@@ -15,7 +15,6 @@ import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
-from langchain_openrouter_fallback._decisions.adapt import answer_from_tool
 from langchain_openrouter_fallback._decisions.clock import AttemptFailure
 from langchain_openrouter_fallback._decisions.run import (
     Cancel,
@@ -34,6 +33,7 @@ from langchain_openrouter_fallback._face.streaming import (
     fallback_metadata,
     shown_chunk,
 )
+from langchain_openrouter_fallback._face.tool_answer import answer_from_tool
 from langchain_openrouter_fallback._wire.lanes import END, AsyncInline, Inline, Tasks, Threads
 
 if TYPE_CHECKING:

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessageChunk
 
-from langchain_openrouter_fallback._decisions.adapt import ToolAnswer
 from langchain_openrouter_fallback._decisions.run import Output
 from langchain_openrouter_fallback._face.convert import chunk_to_message, merge_reasoning_details
+from langchain_openrouter_fallback._face.tool_answer import ToolAnswer
 
 if TYPE_CHECKING:
     from langchain_openrouter_fallback._attempts import Attempt

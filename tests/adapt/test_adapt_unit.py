@@ -8,9 +8,9 @@ import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk, ToolCallChunk
 
 from langchain_openrouter_fallback import FallbackChain
-from langchain_openrouter_fallback._decisions.adapt import ToolAnswer, answer_from_tool
 from langchain_openrouter_fallback._decisions.plan import plan
 from langchain_openrouter_fallback._definition.catalog import Catalog
+from langchain_openrouter_fallback._face.tool_answer import ToolAnswer, answer_from_tool
 
 MINI, HAIKU = "openai/gpt-4o-mini", "anthropic/claude-haiku-4.5"
 NO_TOOLS_JSON = "nousresearch/hermes-4-405b"
