@@ -103,8 +103,11 @@ def test_reasoning_counts_as_the_first_output():
     spec = {"auto": {"floor": 0.5, "ceiling": 5, "min_samples": 3}}
     with StandIn() as server:
         llm = chain_model(server, {"first_token_timeout": spec, "stall_timeout": 30})
-        # Reasoning at once, then 2 s of thought before the answer's first text.
-        teach(llm, server, 3, reasoning=["Let me", " think"], reasoning_gap=0.0, gap=2.0)
+        # Reasoning at once, then 2 s of thought before the answer's one piece of text.
+        teach(
+            llm, server, 3, reasoning=["Let me", " think"], reasoning_gap=0.0, gap=2.0,
+            pieces=["The answer."],
+        )  # fmt: skip
         shown = llm.limits()["primary"]["first_token_timeout"]
     assert "learned" == shown["source"]
     assert shown["seconds"] < 2.0  # from the text's arrival it would be at least 2 x 1.5
