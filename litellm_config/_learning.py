@@ -15,13 +15,18 @@ import math
 import time
 from typing import TYPE_CHECKING
 
-from langchain_openrouter_fallback.decisions import LIMIT_METRIC, LatencyBook, learned_limit
+from langchain_openrouter_fallback.decisions import (
+    LIMIT_CLOCK,
+    LIMIT_METRIC,
+    LatencyBook,
+    learned_limit,
+    observed,
+)
 from langchain_openrouter_fallback.wire import Progress
 
 if TYPE_CHECKING:
     import httpx
 
-    from langchain_openrouter_fallback.decisions import Metric
     from langchain_openrouter_fallback.wire import Limit
     from litellm_config._limits import LinkLimits
 
@@ -30,11 +35,6 @@ __all__ = ["BOOK", "Lesson", "attempt_clock"]
 BOOK = LatencyBook()
 """What this process (one proxy worker) learned, per upstream."""
 
-_CLOCK_NAMES: dict[str, Limit] = {
-    "timeout": "total",
-    "first_token": "first_token",
-    "stall": "stall",
-}
 _COMPLETIONS = "/chat/completions"
 
 
@@ -59,13 +59,7 @@ class Lesson:
         if self.done:
             return
         self.done = True
-        progress = self._progress
-        observed: dict[Metric, float] = {"total": time.monotonic() - progress.started}
-        if self._streaming and progress.first_token_at is not None:
-            observed["first_token"] = progress.first_token_at - progress.started
-            if progress.longest_gap:
-                observed["stall"] = progress.longest_gap
-        self._book.observe(self._key, observed)
+        self._book.observe(self._key, observed(self._progress, streaming=self._streaming))
 
     def failed(self) -> None:
         """The attempt failed: only successes teach."""
@@ -91,7 +85,7 @@ def attempt_clock(
     latency = book.latency(key) if key is not None else {}
     values: dict[str, float | None] = {}
     learned: dict[Limit, str] = {}
-    for name, clock_name in _CLOCK_NAMES.items():
+    for name, clock_name in LIMIT_CLOCK.items():
         spec = auto.get(name)
         if name != "timeout" and not streaming:
             values[name] = None

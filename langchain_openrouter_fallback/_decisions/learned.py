@@ -1,9 +1,9 @@
 """Limits that learn: what each upstream's successful attempts took, and the limits that gives.
 
 Per upstream (the circuit identity, ``health.circuit_key``) every attempt that served adds up
-to three observations (:data:`Metric`): ``first_token``,
-the seconds to its first output (text, tool call or reasoning; streams), ``stall``, its
-longest silence between outputs (streams), and ``total``, the whole attempt. Each is kept as
+to three observations (:data:`Metric`, :func:`observed`): ``first_token``, the seconds to its
+first output (text, tool call or reasoning; streams), ``stall``, its longest silence between
+outputs (streams), and ``total``, the whole attempt. Each is kept as
 a :class:`Histogram` with log-scale buckets, never as raw samples: 8 buckets per doubling
 from 1 ms, so a bucket's upper edge overstates a time by at most 9%, and the counts are
 halved whenever they pass :data:`MAX_WEIGHT`, so the summary stays small, leans to recent
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from typing import TYPE_CHECKING, Literal
 
 from langchain_openrouter_fallback._definition.attempt_limits import LIMIT_NAMES
@@ -28,6 +29,7 @@ from langchain_openrouter_fallback._definition.attempt_limits import LIMIT_NAMES
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
+    from langchain_openrouter_fallback._decisions.clock import Limit, Progress
     from langchain_openrouter_fallback._definition.attempt_limits import (
         AttemptLimits,
         AutoLimit,
@@ -46,6 +48,7 @@ __all__ = [
     "bucket_upper",
     "learned_limit",
     "limits_now",
+    "observed",
 ]
 
 Metric = Literal["first_token", "stall", "total"]
@@ -54,6 +57,10 @@ LIMIT_METRIC: dict[str, Metric] = {
     "timeout": "total", "first_token": "first_token", "stall": "stall",
 }  # fmt: skip
 """Which observation teaches which limit (by the limit's short name)."""
+LIMIT_CLOCK: dict[str, Limit] = {
+    "timeout": "total", "first_token": "first_token", "stall": "stall",
+}  # fmt: skip
+"""The name the attempt clock (``Progress``) gives each limit (by the limit's short name)."""
 BUCKETS_PER_DOUBLING = 8
 MAX_WEIGHT = 1000
 """Once a histogram holds more observations than this, every count is halved."""
@@ -140,6 +147,19 @@ def limits_now(
         else:
             now[name] = learned_limit(spec, latency.get(LIMIT_METRIC[name]))
     return now
+
+
+def observed(progress: Progress, *, streaming: bool) -> dict[Metric, float]:
+    """What an attempt that served took: its whole time; for streams, its first output too.
+
+    A stream's longest gap between outputs counts when it had two outputs or more.
+    """
+    taken: dict[Metric, float] = {"total": time.monotonic() - progress.started}
+    if streaming and progress.first_token_at is not None:
+        taken["first_token"] = progress.first_token_at - progress.started
+        if progress.longest_gap:
+            taken["stall"] = progress.longest_gap
+    return taken
 
 
 class LatencyBook:

@@ -41,7 +41,12 @@ from langchain_openrouter_fallback._decisions.accept import (
 from langchain_openrouter_fallback._decisions.budget import Budget
 from langchain_openrouter_fallback._decisions.clock import LIMIT_FIELDS, AttemptFailure, Progress
 from langchain_openrouter_fallback._decisions.health import circuit_key
-from langchain_openrouter_fallback._decisions.learned import learned_limit, limits_now
+from langchain_openrouter_fallback._decisions.learned import (
+    LIMIT_CLOCK,
+    learned_limit,
+    limits_now,
+    observed,
+)
 from langchain_openrouter_fallback._decisions.prefill import (
     accepts_prefill,
     continuation_body,
@@ -100,9 +105,6 @@ __all__ = [
 MIN_ATTEMPT_BUDGET = 0.05
 """An attempt with less time than this left in the chain deadline is skipped."""
 _CONTEXT_LIMIT = re.compile(r"maximum context length is (\d+)")
-_CLOCK_NAMES: dict[str, Limit] = {
-    "timeout": "total", "first_token": "first_token", "stall": "stall",
-}  # fmt: skip
 DEFAULT_HEDGE_COLD = 1.0
 """``hedge: {after: auto}``: seconds before a hedge until the primary's upstream is learned."""
 
@@ -588,7 +590,9 @@ class ChainRun(Generic[R]):
         )  # fmt: skip
         self._registry.record_success(self._key(step), step.link.breaker or self.chain.breaker)
         if action.learn:
-            self._registry.observe(self._key(step), self._observed(action.progress))
+            self._registry.observe(
+                self._key(step), observed(action.progress, streaming=self._streaming)
+            )
         self._fill(attempt, action)
         self._record(attempt, action)
         logger.info(
@@ -703,22 +707,13 @@ class ChainRun(Generic[R]):
         for name, (seconds, source, _) in limits_now(limits, latency, names=names).items():
             values[name] = seconds
             if name in limits.auto:
-                learned[_CLOCK_NAMES[name]] = source
+                learned[LIMIT_CLOCK[name]] = source
         hedge = self.chain.hedge
         if hedge is not None and isinstance(hedge.after, AutoLimit):
             spec = hedge.after.settled(DEFAULT_HEDGE_COLD, hedge=True)
             metric: Metric = "first_token" if self._streaming else "total"
             self._hedge_after = learned_limit(spec, latency.get(metric))[0]
         return (values["timeout"], values["first_token"], values["stall"]), learned or None
-
-    def _observed(self, progress: Progress) -> dict[Metric, float]:
-        """What a successful try took: whole time, and for streams first output and longest gap."""
-        observed: dict[Metric, float] = {"total": time.monotonic() - progress.started}
-        if self._streaming and progress.first_token_at is not None:
-            observed["first_token"] = progress.first_token_at - progress.started
-            if progress.longest_gap:
-                observed["stall"] = progress.longest_gap
-        return observed
 
     def _final_error(self, failure: AttemptFailure) -> UnrecoverableError | None:
         """The error that ends the run at once after ``failure``, if no other link may fix it."""
