@@ -64,7 +64,8 @@ def test_startup_prints_every_budget():
 def test_overhead_prints_the_decomposition():
     out = _run("overhead")
     figures = _figures(out)["per_call_ms"]
-    assert {"floor", "raw", "both", "ours", "over"} <= set(figures["median"])
+    assert {"floor", "raw", "pool", "both", "ours", "over"} <= set(figures["median"])
+    assert "over_pool" in figures["paired_wall"]
     assert "goal <= 0.3 ms" in out
 
 

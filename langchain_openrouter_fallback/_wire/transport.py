@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import heapq
 import itertools
 import json
+import logging
 import math
 import socket
 import threading
 import time
-from dataclasses import dataclass
+import urllib.request
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -38,7 +41,7 @@ from langchain_openrouter_fallback._decisions.clock import AttemptFailure, Limit
 from langchain_openrouter_fallback._errors import ErrorKind, classify_exception
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 __all__ = [
     "SSEDecoder",
@@ -113,21 +116,24 @@ class SSEDecoder:
         return SSEEvent(data=data)
 
 
-def _sync_timeout(progress: Progress) -> httpx.Timeout:
+def _sync_timeout(progress: Progress) -> dict[str, float | None]:
     """The wait for headers (sync): what is left until the next limit.
 
     Sync only: async reads are bounded by ``asyncio.timeout_at`` instead. Once headers
-    arrive, :func:`_watch_body` hands the body over to the watchdog.
+    arrive, :func:`_watch_body` hands the body over to the watchdog. The value is httpx's
+    documented ``timeout`` request extension (``httpx.Timeout.as_dict()``).
     """
     when, _ = progress.next_deadline()
     remaining = max(0.001, when - time.monotonic())
-    return httpx.Timeout(remaining, connect=min(progress.connect, remaining))
+    connect = min(progress.connect, remaining)
+    return {"connect": connect, "read": remaining, "write": remaining, "pool": remaining}
 
 
-def _async_timeout(progress: Progress) -> httpx.Timeout:
+def _async_timeout(progress: Progress) -> dict[str, float | None]:
     """Async: only connecting is bounded by httpx; every read is bounded by the clock."""
     remaining = max(0.001, progress.deadline - time.monotonic())
-    return httpx.Timeout(None, connect=min(progress.connect, remaining))
+    connect = min(progress.connect, remaining)
+    return {"connect": connect, "read": None, "write": None, "pool": None}
 
 
 class _Watchdog:
@@ -289,8 +295,89 @@ def _error_body(raw: bytes) -> Any:
         return raw[:500].decode("utf-8", "replace")
 
 
+_HTTPX_LOG = logging.getLogger("httpx")
+
+
+def _environment_proxies() -> bool:
+    """A proxy is set in the environment (httpx's ``trust_env`` reads the same variables)."""
+    proxies = urllib.request.getproxies()
+    return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
+
+
+def _json_headers(client: httpx.Client | httpx.AsyncClient) -> httpx.Headers:
+    """The client's headers (httpx's defaults and ours) plus the JSON content type."""
+    headers = client.headers.copy()
+    headers["Content-Type"] = "application/json"
+    return headers
+
+
+def _log_request(request: httpx.Request, response: httpx.Response) -> None:
+    # The line httpx.Client logs for every request, for those who watch the httpx logger.
+    _HTTPX_LOG.info(
+        'HTTP Request: %s %s "%s %d %s"',
+        request.method,
+        request.url,
+        response.http_version,
+        response.status_code,
+        response.reason_phrase,
+    )
+
+
+def _pooled(pool: httpx.HTTPTransport) -> Callable[[httpx.Request], httpx.Response]:
+    """Send through httpx's connection pool, as ``httpx.Client.send`` does underneath."""
+
+    def send(request: httpx.Request) -> httpx.Response:
+        response = pool.handle_request(request)
+        response.request = request
+        if _HTTPX_LOG.isEnabledFor(logging.INFO):
+            _log_request(request, response)
+        return response
+
+    return send
+
+
+def _apooled(
+    pool: httpx.AsyncHTTPTransport,
+) -> Callable[[httpx.Request], Awaitable[httpx.Response]]:
+    """Async twin of :func:`_pooled`."""
+
+    async def send(request: httpx.Request) -> httpx.Response:
+        response = await pool.handle_async_request(request)
+        response.request = request
+        if _HTTPX_LOG.isEnabledFor(logging.INFO):
+            _log_request(request, response)
+        return response
+
+    return send
+
+
+@dataclass(frozen=True, slots=True)
+class _Sender:
+    """How sync requests leave: the client owning the connections and its send."""
+
+    client: httpx.Client
+    send: Callable[[httpx.Request], httpx.Response]
+    headers: httpx.Headers = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _AsyncSender:
+    """How async requests leave (one per event loop)."""
+
+    client: httpx.AsyncClient
+    send: Callable[[httpx.Request], Awaitable[httpx.Response]]
+    headers: httpx.Headers = field(repr=False)
+
+
 class Transport:
-    """Pooled sync and async httpx clients for one endpoint; no retries of its own."""
+    """Pooled sync and async connections to one endpoint; no retries of its own.
+
+    Requests go straight to httpx's connection pool (``HTTPTransport.handle_request``), built
+    once with the client's headers: ``httpx.Client``'s per-request layers (merging, auth,
+    redirects, a cookie jar) cost ~0.15 ms a call and do nothing for this one endpoint. With
+    a proxy in the environment (``HTTPS_PROXY``, ``ALL_PROXY``...) the request is sent by an
+    ``httpx.Client`` instead, so httpx routes it (``NO_PROXY`` included) exactly as before.
+    """
 
     def __init__(
         self,
@@ -299,7 +386,7 @@ class Transport:
         headers: dict[str, str],
         max_connections: int = 100,
     ) -> None:
-        """Configure the endpoint; clients are created on first use."""
+        """Configure the endpoint; connections are made on first use."""
         self.url = base_url.rstrip("/") + "/chat/completions"
         # Parsed once: httpx re-parses a ``str`` URL on every request (~10 us), not a ``URL``.
         self._url: httpx.URL | str = self.url
@@ -309,9 +396,9 @@ class Transport:
         self._limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
-        self._client: httpx.Client | None = None
-        self._aclient: httpx.AsyncClient | None = None
-        self._aclient_loop: asyncio.AbstractEventLoop | None = None
+        self._sync: _Sender | None = None
+        self._async: _AsyncSender | None = None
+        self._async_loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -319,59 +406,95 @@ class Transport:
 
     @property
     def client(self) -> httpx.Client:
-        """The shared sync client (created lazily, thread-safe)."""
-        client = self._client
-        if client is not None:  # every request after the first: no lock to take
-            return client
-        with self._lock:
-            if self._client is None:
-                self._client = httpx.Client(headers=self._headers, limits=self._limits)
-            return self._client
+        """The httpx client that owns the sync connections."""
+        return self._sender().client
 
-    @property
-    def aclient(self) -> httpx.AsyncClient:
-        """The async client of the running event loop (a pool cannot outlive its loop)."""
+    def _sender(self) -> _Sender:
+        """The sync sender (created lazily, thread-safe)."""
+        sender = self._sync
+        if sender is not None:  # every request after the first: no lock to take
+            return sender
+        with self._lock:
+            if self._sync is None:
+                send: Callable[[httpx.Request], httpx.Response]
+                if _environment_proxies():
+                    client = httpx.Client(headers=self._headers, limits=self._limits)
+                    send = functools.partial(client.send, stream=True)
+                else:
+                    pool = httpx.HTTPTransport(limits=self._limits)
+                    client = httpx.Client(headers=self._headers, transport=pool)
+                    send = _pooled(pool)
+                self._sync = _Sender(client, send, _json_headers(client))
+            return self._sync
+
+    def _asender(self) -> _AsyncSender:
+        """The async sender of the running event loop (a pool cannot outlive its loop)."""
         loop = asyncio.get_running_loop()
-        if self._aclient is None or self._aclient_loop is not loop:
-            self._aclient = httpx.AsyncClient(headers=self._headers, limits=self._limits)
-            self._aclient_loop = loop
-        return self._aclient
+        if self._async is None or self._async_loop is not loop:
+            asend: Callable[[httpx.Request], Awaitable[httpx.Response]]
+            if _environment_proxies():
+                client = httpx.AsyncClient(headers=self._headers, limits=self._limits)
+                asend = functools.partial(client.send, stream=True)
+            else:
+                pool = httpx.AsyncHTTPTransport(limits=self._limits)
+                client = httpx.AsyncClient(headers=self._headers, transport=pool)
+                asend = _apooled(pool)
+            self._async = _AsyncSender(client, asend, _json_headers(client))
+            self._async_loop = loop
+        return self._async
 
     def close(self) -> None:
-        """Close the sync client."""
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        """Close the sync connections."""
+        if self._sync is not None:
+            self._sync.client.close()
+            self._sync = None
 
     async def aclose(self) -> None:
-        """Close the async client."""
-        if self._aclient is not None:
-            await self._aclient.aclose()
-            self._aclient = None
+        """Close the async connections."""
+        if self._async is not None:
+            await self._async.client.aclose()
+            self._async = None
 
-    def _post(
-        self, body: dict[str, Any], progress: Progress
-    ) -> contextlib.AbstractContextManager[httpx.Response]:
+    def _request(
+        self,
+        headers: httpx.Headers,
+        body: dict[str, Any],
+        timeout: dict[str, float | None],
+        trace: Callable[..., Any],
+    ) -> httpx.Request:
+        """The POST of ``body``, as ``httpx.Client.build_request(json=body)`` would build it."""
+        content = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return httpx.Request(
+            "POST",
+            self._url,
+            headers=headers,
+            content=content.encode(),
+            extensions={"timeout": timeout, "trace": trace},
+        )
+
+    @contextlib.contextmanager
+    def _post(self, body: dict[str, Any], progress: Progress) -> Iterator[httpx.Response]:
         """The sync POST: httpx bounds the wait for headers, the trace marks the request sent."""
-        return self.client.stream(
-            "POST",
-            self._url,
-            json=body,
-            timeout=_sync_timeout(progress),
-            extensions={"trace": progress.trace},
-        )
+        sender = self._sender()
+        request = self._request(sender.headers, body, _sync_timeout(progress), progress.trace)
+        response = sender.send(request)
+        try:
+            yield response
+        finally:
+            response.close()
 
-    def _apost(
+    @contextlib.asynccontextmanager
+    async def _apost(
         self, body: dict[str, Any], progress: Progress
-    ) -> contextlib.AbstractAsyncContextManager[httpx.Response]:
+    ) -> AsyncIterator[httpx.Response]:
         """The async POST: httpx bounds only connecting; the caller's clock bounds reads."""
-        return self.aclient.stream(
-            "POST",
-            self._url,
-            json=body,
-            timeout=_async_timeout(progress),
-            extensions={"trace": progress.atrace},
-        )
+        sender = self._asender()
+        request = self._request(sender.headers, body, _async_timeout(progress), progress.atrace)
+        response = await sender.send(request)
+        try:
+            yield response
+        finally:
+            await response.aclose()
 
     def request(self, body: dict[str, Any], progress: Progress) -> tuple[Any, httpx.Headers]:
         """POST a non-streaming body; returns the parsed JSON body and the headers."""
