@@ -80,13 +80,13 @@ def test_timeout_on_the_constructor(method):
 
 @pytest.mark.parametrize("method", STREAMS)
 def test_a_links_own_limit_wins_over_the_constructor(method):
-    """With ``chain=``: the primary's own 5 s first-token limit stands against the constructor's
-    0.3 s; the secondary, which sets none, gets the constructor's."""
+    """With ``chain=``: the primary's own 2.5 s first-token limit stands against the
+    constructor's 0.3 s; the secondary, which sets none, gets the constructor's."""
     with StandIn() as server:
         server.script(PRIMARY, stream(["late ", "but fine"], keepalives=0, first_delay=1))
         chain = {
             "models": [
-                {"model": PRIMARY, "label": "primary", "first_token_timeout": 5},
+                {"model": PRIMARY, "label": "primary", "first_token_timeout": 2.5},
                 {"model": SECONDARY, "label": "secondary"},
             ],
         }
@@ -101,7 +101,7 @@ def test_a_links_own_limit_wins_over_the_constructor(method):
     assert result.message is not None
     assert "late but fine" == result.message.text
     errors = [a["error"] for a in exhausted.attempts]
-    assert "within 5 s" in errors[0]
+    assert "within 2.5 s" in errors[0]
     assert "within 0.3 s" in errors[1]
 
 
