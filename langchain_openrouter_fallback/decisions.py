@@ -30,7 +30,6 @@ from langchain_openrouter_fallback._decisions.adapt import (
 )
 from langchain_openrouter_fallback._decisions.health import circuit_key
 from langchain_openrouter_fallback._decisions.learned import (
-    LIMIT_CLOCK,
     LIMIT_METRIC,
     Histogram,
     LatencyBook,
@@ -45,7 +44,6 @@ from langchain_openrouter_fallback._decisions.plan import adapt_for, step_groups
 __all__ = [
     "CHECKS",
     "GUARD_CHECKS",
-    "LIMIT_CLOCK",
     "LIMIT_METRIC",
     "PRE_CONTENT_CHECKS",
     "Adaptation",

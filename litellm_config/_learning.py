@@ -16,7 +16,6 @@ import time
 from typing import TYPE_CHECKING
 
 from langchain_openrouter_fallback.decisions import (
-    LIMIT_CLOCK,
     LIMIT_METRIC,
     LatencyBook,
     learned_limit,
@@ -85,7 +84,7 @@ def attempt_clock(
     latency = book.latency(key) if key is not None else {}
     values: dict[str, float | None] = {}
     learned: dict[Limit, str] = {}
-    for name, clock_name in LIMIT_CLOCK.items():
+    for name, metric in LIMIT_METRIC.items():
         spec = auto.get(name)
         if name != "timeout" and not streaming:
             values[name] = None
@@ -93,9 +92,9 @@ def attempt_clock(
             value = getattr(limits, name)
             values[name] = float(value) if value is not None else None
         else:
-            seconds, source, _ = learned_limit(spec, latency.get(LIMIT_METRIC[name]))
+            seconds, source, _ = learned_limit(spec, latency.get(metric))
             values[name] = seconds
-            learned[clock_name] = source
+            learned[metric] = source
     timeout = values["timeout"]
     progress = Progress(
         deadline=time.monotonic() + (timeout if timeout is not None else math.inf),

@@ -29,7 +29,7 @@ from langchain_openrouter_fallback._definition.attempt_limits import LIMIT_NAMES
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from langchain_openrouter_fallback._decisions.clock import Limit, Progress
+    from langchain_openrouter_fallback._decisions.clock import Progress
     from langchain_openrouter_fallback._definition.attempt_limits import (
         AttemptLimits,
         AutoLimit,
@@ -56,11 +56,8 @@ METRICS: tuple[Metric, ...] = ("first_token", "stall", "total")
 LIMIT_METRIC: dict[str, Metric] = {
     "timeout": "total", "first_token": "first_token", "stall": "stall",
 }  # fmt: skip
-"""Which observation teaches which limit (by the limit's short name)."""
-LIMIT_CLOCK: dict[str, Limit] = {
-    "timeout": "total", "first_token": "first_token", "stall": "stall",
-}  # fmt: skip
-"""The name the attempt clock (``Progress``) gives each limit (by the limit's short name)."""
+"""Which observation teaches which limit (by the limit's short name). Each observation is
+named as the attempt clock (``Progress``) names the limit it teaches."""
 BUCKETS_PER_DOUBLING = 8
 MAX_WEIGHT = 1000
 """Once a histogram holds more observations than this, every count is halved."""

@@ -42,7 +42,7 @@ from langchain_openrouter_fallback._decisions.budget import Budget
 from langchain_openrouter_fallback._decisions.clock import LIMIT_FIELDS, AttemptFailure, Progress
 from langchain_openrouter_fallback._decisions.health import circuit_key
 from langchain_openrouter_fallback._decisions.learned import (
-    LIMIT_CLOCK,
+    LIMIT_METRIC,
     learned_limit,
     limits_now,
     observed,
@@ -707,7 +707,7 @@ class ChainRun(Generic[R]):
         for name, (seconds, source, _) in limits_now(limits, latency, names=names).items():
             values[name] = seconds
             if name in limits.auto:
-                learned[LIMIT_CLOCK[name]] = source
+                learned[LIMIT_METRIC[name]] = source
         hedge = self.chain.hedge
         if hedge is not None and isinstance(hedge.after, AutoLimit):
             spec = hedge.after.settled(DEFAULT_HEDGE_COLD, hedge=True)

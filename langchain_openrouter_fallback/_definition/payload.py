@@ -44,7 +44,7 @@ def to_openai_messages(messages: Sequence[Any]) -> list[dict[str, Any]]:
     )
 
     # The common prompt (plain text from the user or the system) needs no converter: it is
-    # what convert_to_openai_messages gives it (tests/unit_tests/test_payload_messages.py).
+    # what convert_to_openai_messages gives it (tests/unit_tests/test_payload.py).
     roles: dict[type[Any], str] = {HumanMessage: "user", SystemMessage: "system"}
     plain = [
         (roles[type(m)], m.content)
@@ -56,7 +56,6 @@ def to_openai_messages(messages: Sequence[Any]) -> list[dict[str, Any]]:
     ]
     if len(plain) == len(messages):
         return [{"role": role, "content": content} for role, content in plain]
-    # One import per call, not one per message (this runs on every request).
     details = [
         m.additional_kwargs.get("reasoning_details") if isinstance(m, AIMessage) else None
         for m in messages

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from hypothesis import given, strategies as st
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+    convert_to_openai_messages,
+)
 
 from langchain_openrouter_fallback import FallbackChain
 from langchain_openrouter_fallback._definition.payload import (
@@ -112,17 +118,6 @@ def test_openai_dicts_pass_through_unchanged():
 
 def test_plain_prompts_convert_exactly_as_langchain_converts_them():
     """The shortcut for plain user/system text gives what LangChain's converter gives."""
-    from langchain_core.messages import (  # noqa: PLC0415
-        AIMessage,
-        HumanMessage,
-        SystemMessage,
-        convert_to_openai_messages,
-    )
-
-    from langchain_openrouter_fallback._definition.payload import (  # noqa: PLC0415
-        to_openai_messages,
-    )
-
     prompts = [
         [HumanMessage("hi")],
         [SystemMessage("be brief"), HumanMessage("hi", id="m1")],
